@@ -1,0 +1,57 @@
+"""How a stage fails: one clear line on stderr and a non-zero exit, never a traceback.
+
+Every stage's ``__main__`` block calls :func:`run`. Errors the user can fix (bad params, bad
+data, a missing input file) are :class:`StageError`; they print as ``<prog>: error: <message>``
+and exit with status 2. Anything else is a bug and exits 1 with a one-line summary.
+Set ``OR_GATE_DEBUG=1`` (or pass ``--debug``) to see the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+
+class StageError(Exception):
+    """A problem with the user's inputs, described in one line."""
+
+
+class ParamsError(StageError):
+    """params.yaml breaks its contract."""
+
+
+class DataError(StageError):
+    """A data file breaks its contract."""
+
+
+def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> None:
+    """Run a stage's ``main(argv)`` and turn failures into one line and an exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("OR_GATE_DEBUG", "") not in ("", "0")
+    if "--debug" in argv:
+        argv.remove("--debug")
+        debug = True
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "stage"
+    prog = prog.removesuffix(".py")
+    try:
+        main(argv)
+    except StageError as error:
+        if debug:
+            traceback.print_exc()
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # a bug: still one line unless debugging
+        if debug:
+            traceback.print_exc()
+        first_line = str(error).strip().split("\n", 1)[0]
+        print(
+            f"{prog}: internal error: {type(error).__name__}: {first_line} "
+            "(rerun with OR_GATE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)

@@ -1,0 +1,66 @@
+"""Saved models: standard ``.keras`` files with the same bytes every time.
+
+A ``.keras`` file is a zip archive of ``config.json``, ``metadata.json`` and
+``model.weights.h5``. Keras writes the save time twice (``date_saved`` in the metadata and
+the weights entry's zip timestamp), so two saves of the same weights differ and DVC would
+re-run everything downstream of an unchanged model. :func:`save_model` rewrites the archive
+without the save date and with fixed timestamps; the result still loads with
+``keras.saving.load_model(path, safe_mode=True)``.
+
+Writes go to a temporary file in the same directory that is renamed into place, so a
+training killed half-way never leaves a truncated ``replicate_*.keras`` behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
+
+
+def model_path(model_dir: str | Path, replicate: int) -> Path:
+    return Path(model_dir) / f"replicate_{replicate:03d}.keras"
+
+
+def _normalise(source: Path, target: Path) -> None:
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as out:
+        for info in archive.infolist():
+            data = archive.read(info)
+            if info.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata.pop("date_saved", None)
+                data = json.dumps(metadata, sort_keys=True).encode()
+            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            entry.compress_type = info.compress_type
+            entry.external_attr = info.external_attr
+            out.writestr(entry, data)
+
+
+def save_model(model: keras.Model, path: str | Path) -> None:
+    """Save ``model`` to ``path`` (a ``.keras`` file), byte-stable and atomically."""
+    path = Path(path)
+    raw = path.with_name(f".{path.stem}.raw.keras")  # Keras insists on the suffix
+    partial = path.with_name(f".{path.stem}.partial")
+    try:
+        model.save(raw)
+        _normalise(raw, partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        raw.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a saved model in Keras' safe mode (no arbitrary code from the file)."""
+    import keras
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)

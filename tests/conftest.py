@@ -1,0 +1,105 @@
+"""Shared fixtures: the repository root, and a small end-to-end copy of the pipeline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Outputs of the pipeline: an end-to-end copy starts without them, so `dvc repro` makes all.
+GENERATED = ("dvc.lock", "metrics", "models", "plots", "data/prepared", "dvc_plots")
+
+
+def quiet_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1", **extra)
+    env.pop("OR_GATE_DEBUG", None)
+    return env
+
+
+def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, returning its output; on failure show what it printed."""
+    result = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, env=quiet_env(), **kwargs
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def copy_repository(target: Path) -> Path:
+    """Copy the project's source (what git tracks or would track) into ``target``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if any(name == g or name.startswith(g + "/") for g in GENERATED):
+            continue
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def edit_params(repo: Path, **changes) -> None:
+    """Set dotted keys in repo/params.yaml, e.g. edit_params(repo, **{"train.epochs": 2})."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        node = params
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def git_commit_all(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "-qm",
+            message,
+        ],
+        repo,
+    )
+
+
+def make_small_repo(target: Path, **params) -> Path:
+    """A git + DVC copy of the project with small params, committed, not yet reproduced."""
+    copy_repository(target)
+    run(["git", "init", "-q", "-b", "main"], target)
+    edit_params(target, **params)
+    git_commit_all(target, "small copy")
+    return target
+
+
+SMALL_PARAMS = {"train.epochs": 3, "replicates": 2}
+
+
+@pytest.fixture(scope="session")
+def reproduced_repo(tmp_path_factory) -> Path:
+    """A small copy of the pipeline after one real `dvc repro` (shared by e2e tests)."""
+    repo = make_small_repo(tmp_path_factory.mktemp("e2e") / "repo", **SMALL_PARAMS)
+    result = run(["dvc", "repro"], repo)
+    (repo / "repro.log").write_text(result.stdout + result.stderr)
+    return repo

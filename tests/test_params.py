@@ -1,0 +1,153 @@
+"""params.yaml validation: one line naming the key, the bad value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from stages.errors import ParamsError
+from stages.params import ELEMENTWISE_OPTIMIZERS, check_keras_names, load_params, parse_params
+from tests.conftest import REPO, quiet_env
+
+
+@pytest.fixture()
+def raw() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def with_change(raw: dict, dotted: str, value) -> dict:
+    changed = copy.deepcopy(raw)
+    node = changed
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return changed
+
+
+def test_committed_params_are_valid():
+    params = load_params(REPO / "params.yaml")
+    assert params.depth >= 1
+    assert {"sigmoid", "relu", "leaky_relu"} <= set(params.variants)
+    check_keras_names(params)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("depth", "three", "depth: 'three'"),
+        ("depth", 0, "depth: 0"),
+        ("depth", True, "depth: True"),
+        ("depth", 2.5, "depth: 2.5"),
+        ("replicates", 0, "replicates: 0"),
+        ("model.width", 0, "model.width: 0"),
+        ("train.epochs", 0, "train.epochs: 0"),
+        ("train.batch_size", 0, "train.batch_size: 0"),
+        ("train.learning_rate", 0, "train.learning_rate: 0"),
+        ("train.learning_rate", -1e-3, "train.learning_rate: -0.001"),
+        ("train.learning_rate", ".nan", "train.learning_rate: '.nan'"),
+        ("train.validation_split", 1.0, "train.validation_split: 1.0"),
+        ("train.validation_split", -0.1, "train.validation_split: -0.1"),
+        ("seed", -1, "seed: -1"),
+        ("variants", {}, "variants: {}"),
+    ],
+)
+def test_bad_values_name_key_value_and_allowed(raw, key, value, expected):
+    with pytest.raises(ParamsError) as caught:
+        parse_params(with_change(raw, key, value))
+    message = str(caught.value)
+    assert expected in message
+    assert "expected" in message
+    assert "\n" not in message
+
+
+def test_unknown_key_is_rejected_with_a_suggestion(raw):
+    raw["dpeth"] = 3
+    with pytest.raises(ParamsError, match=r"unknown key 'dpeth' \(did you mean 'depth'\?\)"):
+        parse_params(raw)
+
+
+def test_unknown_nested_key_is_rejected(raw):
+    raw["train"]["epoch"] = 3
+    with pytest.raises(
+        ParamsError, match=r"unknown key 'train.epoch' \(did you mean 'train.epochs'\?\)"
+    ):
+        parse_params(raw)
+
+
+def test_missing_key_is_rejected(raw):
+    del raw["train"]["loss"]
+    with pytest.raises(ParamsError, match=r"missing key 'train\.loss'"):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize("name", ["Tanh", "1st", "a-b", "x y", "relu;rm"])
+def test_variant_names_must_be_shell_safe(raw, name):
+    raw["variants"][name] = {"activation": "tanh", "initializer": "glorot_uniform"}
+    with pytest.raises(ParamsError, match=r"\[a-z\]\[a-z0-9_\]\*"):
+        parse_params(raw)
+
+
+def test_variant_needs_exactly_activation_and_initializer(raw):
+    raw["variants"]["tanh"] = {"activation": "tanh"}
+    with pytest.raises(ParamsError, match=r"missing key 'variants\.tanh\.initializer'"):
+        parse_params(raw)
+
+
+def test_learning_rate_written_without_a_dot_is_a_number(raw):
+    # PyYAML reads 1e-3 as a string; YAML 1.2 and DVC mean a number.
+    assert parse_params(with_change(raw, "train.learning_rate", "1e-3")).learning_rate == 0.001
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("variants.relu.activation", "relu2", "an activation Keras knows"),
+        ("variants.relu.initializer", "he_normall", "a kernel initializer Keras knows"),
+        ("variants.relu.activation", "glu", "elementwise activation"),
+        ("train.optimizer", "adamm", "a Keras optimizer name"),
+        ("train.optimizer", "muon", "an elementwise Keras optimizer"),
+        ("train.loss", "mean_squared_errr", "a Keras loss function"),
+    ],
+)
+def test_keras_is_asked_about_names(raw, key, value, expected):
+    params = parse_params(with_change(raw, key, value))
+    with pytest.raises(ParamsError) as caught:
+        check_keras_names(params)
+    message = str(caught.value)
+    assert f"{key}: {value!r}" in message and expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("optimizer", ELEMENTWISE_OPTIMIZERS)
+def test_every_allowed_optimizer_is_known_to_keras(raw, optimizer):
+    check_keras_names(parse_params(with_change(raw, "train.optimizer", optimizer)))
+
+
+def test_cli_prints_one_line_and_exits_non_zero(tmp_path, raw):
+    raw["depth"] = "three"
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.params", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=quiet_env(),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "params: error: params.yaml: depth: 'three' is not allowed; expected an integer >= 1"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 7\ndepth: [1\n")
+    with pytest.raises(ParamsError, match=r"not valid YAML at line \d+"):
+        load_params(path)

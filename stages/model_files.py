@@ -1,10 +1,12 @@
 """Saved models: standard ``.keras`` files with the same bytes every time.
 
 A ``.keras`` file is a zip archive of ``config.json``, ``metadata.json`` and
-``model.weights.h5``. Keras writes the save time twice (``date_saved`` in the metadata and
-the weights entry's zip timestamp), so two saves of the same weights differ and DVC would
-re-run everything downstream of an unchanged model. :func:`save_model` rewrites the archive
-without the save date and with fixed timestamps; the result still loads with
+``model.weights.h5``. Two saves of the same weights differ: Keras writes the save time twice
+(``date_saved`` in the metadata and the weights entry's zip timestamp) and ``config.json``
+numbers shared objects by their Python ``id()``, which changes from process to process. DVC
+would then re-run everything downstream of an unchanged model. :func:`save_model` rewrites
+the archive without the save date, with fixed timestamps, and with shared objects numbered
+1, 2, ... in order of appearance (the sharing itself is kept); the result still loads with
 ``keras.saving.load_model(path, safe_mode=True)``.
 
 Writes go to a temporary file in the same directory that is renamed into place, so a
@@ -29,6 +31,25 @@ def model_path(model_dir: str | Path, replicate: int) -> Path:
     return Path(model_dir) / f"replicate_{replicate:03d}.keras"
 
 
+def renumber_shared_objects(config):
+    """Replace ``shared_object_id`` values (Python ids) by 1, 2, ... in order of appearance."""
+    numbers: dict = {}
+
+    def visit(node):
+        if isinstance(node, dict):
+            return {
+                key: numbers.setdefault(value, len(numbers) + 1)
+                if key == "shared_object_id"
+                else visit(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        return node
+
+    return visit(config)
+
+
 def _normalise(source: Path, target: Path) -> None:
     with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as out:
         for info in archive.infolist():
@@ -37,6 +58,8 @@ def _normalise(source: Path, target: Path) -> None:
                 metadata = json.loads(data)
                 metadata.pop("date_saved", None)
                 data = json.dumps(metadata, sort_keys=True).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(renumber_shared_objects(json.loads(data))).encode()
             entry = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
             entry.compress_type = info.compress_type
             entry.external_attr = info.external_attr

@@ -67,12 +67,20 @@ def log_spaced_epochs(epochs: int) -> list[int]:
     return sorted(marks)
 
 
-def chunk_boundaries(epochs: int, stops: list[int], progress_every: int) -> list[int]:
-    """Epochs after which the compiled loop hands back to Python (always ends at ``epochs``)."""
-    marks = {e for e in stops if 0 < e <= epochs} | set(
-        range(progress_every, epochs, progress_every)
-    )
-    return sorted(marks | {epochs})
+# The compiled loop runs at most this many epochs per call. One fixed shape for its input
+# means one compilation, whatever the number of epochs.
+CHUNK_EPOCHS = 20
+
+
+def chunk_boundaries(epochs: int, stops: list[int]) -> list[int]:
+    """Epochs after which the compiled loop hands back to Python: every ``stops`` epoch
+    (diagnostics, progress) and at least every ``CHUNK_EPOCHS``; always ends at ``epochs``."""
+    marks = {e for e in stops if 0 < e <= epochs}
+    boundaries, previous = [], 0
+    for mark in sorted(marks | {epochs}):
+        boundaries += list(range(previous + CHUNK_EPOCHS, mark, CHUNK_EPOCHS)) + [mark]
+        previous = mark
+    return boundaries
 
 
 class StackedTrainer:
@@ -114,7 +122,7 @@ class StackedTrainer:
         # mask keeps the padding out of the loss, as Keras divides by the real batch size.
         self.mask = np.zeros((self.steps, batch_size), np.float32)
         self.mask.reshape(-1)[:rows] = 1.0
-        self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=True)
+        self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=True, autograph=False)
 
     # -- the network ------------------------------------------------------------------------
     def _layers(self, flat: tf.Tensor) -> list[tuple[tf.Tensor, tf.Tensor]]:
@@ -150,44 +158,54 @@ class StackedTrainer:
 
     # -- training ---------------------------------------------------------------------------
     def _train_chunk_graph(self, batch_indices, epochs_to_run):
-        """Run ``epochs_to_run`` epochs; batch_indices: (max_epochs, steps, R, batch) int32."""
-        rows = tf.cast(tf.shape(self.x_train)[0], tf.float32)
+        """Run ``epochs_to_run`` epochs; batch_indices: (max_epochs, steps, R, batch) int32.
+
+        Plain ``tf.while_loop``s, traced without autograph (tracing is a good part of the
+        start-up cost). The epoch loop has no maximum trip count and writes into a
+        preallocated tensor, not a TensorArray: either would make XLA take the loop bound as
+        a compile-time constant and recompile (~1 s) for every distinct chunk length.
+        """
+        rows = float(self.x_train.shape[0])
         mask = tf.constant(self.mask)
-        # A `while` on a tensor condition and a preallocated history tensor, not
-        # `for epoch in tf.range(...)` and a TensorArray: those give the loop a maximum trip
-        # count, which XLA takes as a compile-time constant, recompiling (~1 s) for every
-        # distinct chunk length.
-        history = tf.zeros((batch_indices.shape[0], len(HISTORY_KEYS), self.replicates))
-        epoch = tf.constant(0)
-        while epoch < epochs_to_run:
-            loss_sum = tf.zeros([self.replicates])
-            correct_sum = tf.zeros([self.replicates])
-            for step in tf.range(self.steps):
-                indices = batch_indices[epoch, step]  # (R, batch)
-                x = tf.gather(self.x_train, indices)
-                y = tf.gather(self.y_train, indices)
-                step_mask = mask[step]
-                with tf.GradientTape() as tape:
-                    losses, prediction = self._per_replicate_loss(
-                        self.weights.value, x, y, step_mask
-                    )
-                    total = tf.reduce_sum(losses)
-                gradient = tape.gradient(total, self.weights.value)
-                self.optimizer.apply([gradient], [self.weights])
-                loss_sum += losses * tf.reduce_sum(step_mask)
-                correct_sum += tf.reduce_sum(self._correct(prediction, y) * step_mask, axis=1)
+        replicates = self.replicates
+        x_val = tf.broadcast_to(self.x_val, (replicates, *self.x_val.shape))
+        y_val = tf.broadcast_to(self.y_val, (replicates, *self.y_val.shape))
+
+        def train_step(step, epoch, loss_sum, correct_sum):
+            indices = batch_indices[epoch, step]  # (R, batch)
+            x = tf.gather(self.x_train, indices)
+            y = tf.gather(self.y_train, indices)
+            step_mask = mask[step]
+            with tf.GradientTape() as tape:
+                losses, prediction = self._per_replicate_loss(self.weights.value, x, y, step_mask)
+                total = tf.reduce_sum(losses)
+            gradient = tape.gradient(total, self.weights.value)
+            self.optimizer.apply([gradient], [self.weights])
+            loss_sum += losses * tf.reduce_sum(step_mask)
+            correct_sum += tf.reduce_sum(self._correct(prediction, y) * step_mask, axis=1)
+            return step + 1, epoch, loss_sum, correct_sum
+
+        def train_epoch(epoch, history):
+            zeros = tf.zeros([replicates])
+            _, _, loss_sum, correct_sum = tf.while_loop(
+                lambda step, *_: step < self.steps,
+                train_step,
+                (tf.constant(0), epoch, zeros, zeros),
+            )
             if self.x_val.shape[0]:
-                x_val = tf.broadcast_to(self.x_val, (self.replicates, *self.x_val.shape))
-                y_val = tf.broadcast_to(self.y_val, (self.replicates, *self.y_val.shape))
                 val_loss, val_prediction = self._per_replicate_loss(
                     self.weights.value, x_val, y_val
                 )
                 val_accuracy = tf.reduce_mean(self._correct(val_prediction, y_val), axis=1)
             else:  # no validation rows: Keras reports no val_* at all
-                val_loss = val_accuracy = tf.fill([self.replicates], np.float32(np.nan))
+                val_loss = val_accuracy = tf.fill([replicates], np.float32(np.nan))
             row = tf.stack([loss_sum / rows, correct_sum / rows, val_loss, val_accuracy])
-            history = tf.tensor_scatter_nd_update(history, [[epoch]], row[None])
-            epoch += 1
+            return epoch + 1, tf.tensor_scatter_nd_update(history, [[epoch]], row[None])
+
+        history = tf.zeros((batch_indices.shape[0], len(HISTORY_KEYS), replicates))
+        _, history = tf.while_loop(
+            lambda epoch, _: epoch < epochs_to_run, train_epoch, (tf.constant(0), history)
+        )
         return history
 
     def _measure(self, flat):
@@ -235,32 +253,33 @@ class StackedTrainer:
         shuffle_seeds: list[int] | None,
         *,
         diagnostic_epochs: list[int] = (),
-        progress_every: int | None = None,
         on_progress: Callable[[int, dict[str, np.ndarray]], None] | None = None,
     ) -> TrainingResult:
         """Train for ``epochs``; ``shuffle_seeds[k]`` reshuffles replicate k's rows every epoch.
 
         ``shuffle_seeds=None`` keeps the rows in order (``fit(shuffle=False)``), for oracles.
+        ``on_progress(epoch, last_epoch_history)`` is called about ten times, and at every
+        diagnostic epoch.
         """
         rows = int(self.x_train.shape[0])
         rngs = None if shuffle_seeds is None else [np.random.default_rng(s) for s in shuffle_seeds]
-        progress_every = progress_every or max(1, -(-epochs // 10))
-        boundaries = chunk_boundaries(epochs, list(diagnostic_epochs), progress_every)
-        longest = max(b - a for a, b in zip([0, *boundaries], boundaries, strict=False))
+        progress_every = max(1, -(-epochs // 10))
+        progress_marks = set(range(progress_every, epochs, progress_every)) | {epochs}
+        boundaries = chunk_boundaries(epochs, [*diagnostic_epochs, *progress_marks])
         padded = self.steps * self.batch_size
         diagnostics = {0: self.diagnose()} if 0 in diagnostic_epochs else {}
         history = {key: [] for key in HISTORY_KEYS}
         done = 0
         for boundary in boundaries:
             count = boundary - done
-            order = np.zeros((longest, self.replicates, padded), np.int32)
+            order = np.zeros((CHUNK_EPOCHS, self.replicates, padded), np.int32)
             for epoch in range(count):
                 for k in range(self.replicates):
                     order[epoch, k, :rows] = (
                         np.arange(rows) if rngs is None else rngs[k].permutation(rows)
                     )
             # (epochs, R, steps*batch) -> (epochs, steps, R, batch)
-            batches = order.reshape(longest, self.replicates, self.steps, self.batch_size)
+            batches = order.reshape(CHUNK_EPOCHS, self.replicates, self.steps, self.batch_size)
             chunk = self._train_chunk(
                 tf.constant(batches.transpose(0, 2, 1, 3)), tf.constant(count)
             )
@@ -270,7 +289,7 @@ class StackedTrainer:
             done = boundary
             if done in diagnostic_epochs:
                 diagnostics[done] = self.diagnose()
-            if on_progress is not None:
+            if on_progress is not None and (done in progress_marks or done in diagnostic_epochs):
                 on_progress(done, {key: values[-1][-1] for key, values in history.items()})
         return TrainingResult(
             weights=np.asarray(self.weights.value),

@@ -7,7 +7,7 @@ import zipfile
 
 import numpy as np
 
-from stages.model_files import load_model, model_path, save_model
+from stages.model_files import load_model, model_path, renumber_shared_objects, save_model
 from stages.network import Architecture, build_model, initial_weights
 
 
@@ -34,3 +34,14 @@ def test_two_saves_are_byte_identical_and_load_in_safe_mode(tmp_path):
 
 def test_model_path_names_replicates():
     assert model_path("models/relu", 7).as_posix() == "models/relu/replicate_007.keras"
+
+
+def test_shared_object_ids_are_renumbered_keeping_the_sharing():
+    config = {
+        "a": {"shared_object_id": 140006297490960, "x": [{"shared_object_id": 7}]},
+        "b": {"shared_object_id": 140006297490960},
+    }
+    assert renumber_shared_objects(config) == {
+        "a": {"shared_object_id": 1, "x": [{"shared_object_id": 2}]},
+        "b": {"shared_object_id": 1},
+    }

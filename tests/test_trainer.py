@@ -8,7 +8,7 @@ import pytest
 
 from stages.network import Architecture, build_model, initial_weights, stacked_initial_weights
 from stages.params import ELEMENTWISE_OPTIMIZERS
-from stages.trainer import StackedTrainer, chunk_boundaries, log_spaced_epochs
+from stages.trainer import CHUNK_EPOCHS, StackedTrainer, chunk_boundaries, log_spaced_epochs
 
 
 def or_rows(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,4 +183,7 @@ def test_no_validation_rows_gives_no_validation_numbers():
 def test_epoch_schedules():
     assert log_spaced_epochs(200) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 200]
     assert log_spaced_epochs(1) == [0, 1]
-    assert chunk_boundaries(10, [0, 1, 2, 4, 8, 10], 5) == [1, 2, 4, 5, 8, 10]
+    assert chunk_boundaries(10, [0, 1, 2, 4, 5, 8, 10]) == [1, 2, 4, 5, 8, 10]
+    assert CHUNK_EPOCHS == 20  # never more than CHUNK_EPOCHS per compiled call
+    assert chunk_boundaries(50, [1]) == [1, 21, 41, 50]
+    assert chunk_boundaries(3, []) == [3]

@@ -1,0 +1,333 @@
+"""Benchmark: the project's speed and memory targets, measured side by side in one run.
+
+    python benchmarks/bench.py [--skip-sweep] [--out benchmarks/results.json]
+
+Measures, on this machine, in this order:
+
+1. a bare ``python -c "import tensorflow"`` (median of 3): the floor every TF stage pays;
+2. training throughput of the write-up's ``model.fit(batch_size=1)`` (a few epochs, steady
+   state) against the project's stacked XLA trainer on the same network and data, per
+   optimizer step of one replicate (with and without the one-off compile);
+3. a fresh ``dvc repro -f`` with default params in a fresh ``git clone`` (empty DVC cache),
+   and the peak resident memory of any process it ran;
+4. a no-op ``dvc repro`` and ``dvc status`` (median of 3 each);
+5. ``dvc exp run -S depth=10`` and its peak memory;
+6. a sweep of 12 depths, ``dvc exp run --queue -S 'depth=range(1,13)'`` then
+   ``dvc queue start -j 2``, until every experiment has finished.
+
+It prints every figure and whether each target holds, and writes them to a JSON file. This is
+a benchmark, not a test: the machine is shared and noisy, so targets are ratios measured in
+the same run where they can be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
+FIT_EPOCHS = 3  # the write-up's fit is ~1 s an epoch: a few epochs give its steady state
+
+# The measured child reports its own peak memory and that of everything it waited for.
+MEASURED = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[1:]).returncode
+seconds = time.perf_counter() - start
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"@@ {code} {seconds} {peak_kb}", file=sys.stderr)
+"""
+
+
+def measured(args: list[str], cwd: Path, quiet: bool = True) -> tuple[float, float]:
+    """Run ``args``; return (wall seconds, peak RSS in MB of any process it ran)."""
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURED, *args],
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.DEVNULL if quiet else None,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    report = [line for line in result.stderr.splitlines() if line.startswith("@@ ")][-1]
+    _, code, seconds, peak_kb = report.split()
+    if int(code) != 0:
+        sys.stderr.write(result.stderr[-3000:])
+        raise SystemExit(f"benchmark: {' '.join(args)} failed with exit code {code}")
+    return float(seconds), int(peak_kb) / 1024
+
+
+def median_seconds(args: list[str], cwd: Path, runs: int = 3) -> float:
+    return statistics.median(measured(args, cwd)[0] for _ in range(runs))
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        memory_kb = 0
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024**2, 1),
+        "python": platform.python_version(),
+        **{name: metadata.version(name) for name in ("tensorflow", "keras", "dvc", "numpy")},
+    }
+
+
+# -- training throughput (runs in a child process: one TensorFlow import) --------------------
+def throughput() -> dict:
+    import numpy as np
+
+    sys.path.insert(0, str(REPO))
+    import keras
+    import tensorflow as tf
+
+    from stages.network import Architecture, build_model, stacked_initial_weights
+    from stages.params import load_params
+    from stages.prepare import load_split
+    from stages.trainer import StackedTrainer, log_spaced_epochs
+
+    params = load_params(REPO / "params.yaml")
+    variant = params.variants["sigmoid"]
+    architecture = Architecture(params.depth, params.width, variant.activation, variant.initializer)
+    x_train, y_train = load_split(REPO / "data/prepared/train.csv")
+    x_val, y_val = load_split(REPO / "data/prepared/validation.csv")
+    steps = len(x_train)  # batch size 1
+    tf.config.experimental.enable_op_determinism()
+
+    # The write-up's way: model.fit(batch_size=1), timed per epoch by a callback.
+    keras.utils.set_random_seed(params.seed)
+    model = build_model(architecture)
+    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["accuracy"])
+    epoch_seconds: list[float] = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_seconds.append(time.perf_counter() - self.started)
+
+    model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=FIT_EPOCHS,
+        batch_size=1,
+        verbose=0,
+        callbacks=[Clock()],
+    )
+    fit_step = statistics.median(epoch_seconds[1:]) / steps  # epoch 1 includes tracing
+
+    # The project's trainer: every replicate of the default run, as `train` runs it.
+    seeds = [params.seed + k for k in range(params.replicates)]
+    started = time.perf_counter()
+    trainer = StackedTrainer(
+        architecture,
+        stacked_initial_weights(architecture, seeds),
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        batch_size=1,
+        optimizer=params.optimizer,
+        learning_rate=params.learning_rate,
+        loss=params.loss,
+    )
+    trainer.fit(1, seeds)  # compiles
+    compiled = time.perf_counter()
+    trainer.fit(params.epochs, seeds, diagnostic_epochs=log_spaced_epochs(params.epochs))
+    finished = time.perf_counter()
+    replicate_steps = params.replicates * params.epochs * steps
+    steady_step = (finished - compiled) / replicate_steps
+    with_compile_step = (finished - started) / (replicate_steps + params.replicates * steps)
+    return {
+        "fit_seconds_per_step": fit_step,
+        "fit_epoch_seconds": epoch_seconds,
+        "trainer_compile_seconds": compiled - started,
+        "trainer_seconds_for_default_run": finished - compiled,
+        "trainer_seconds_per_replicate_step": steady_step,
+        "trainer_seconds_per_replicate_step_with_compile": with_compile_step,
+        "speedup_steady": fit_step / steady_step,
+        "speedup_with_compile": fit_step / with_compile_step,
+        "replicates": params.replicates,
+        "epochs": params.epochs,
+        "steps_per_epoch": steps,
+    }
+
+
+# -- DVC ---------------------------------------------------------------------------------------
+def wait_for_queue(repo: Path, poll: float = 5.0) -> None:
+    while True:
+        status = subprocess.run(
+            ["dvc", "queue", "status"], cwd=repo, env=ENV, capture_output=True, text=True
+        ).stdout
+        if " Failed" in status:
+            raise SystemExit(f"benchmark: a queued experiment failed:\n{status}")
+        if " Queued" not in status and " Running" not in status:
+            return
+        time.sleep(poll)
+
+
+def verdict(value: float, limit: float, at_least: bool = False) -> str:
+    ok = value >= limit if at_least else value <= limit
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-sweep", action="store_true", help="leave out the 12-depth sweep")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results.json")
+    parser.add_argument("--throughput", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.throughput:
+        print(json.dumps(throughput()))
+        return
+
+    results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+    print(f"machine: {results['machine']}")
+
+    import_seconds = [measured([sys.executable, "-c", "import tensorflow"], REPO) for _ in range(3)]
+    tf_import = statistics.median(s for s, _ in import_seconds)
+    results["tensorflow_import_seconds"] = tf_import
+    print(
+        f"bare `import tensorflow`: {tf_import:.2f} s (median of 3), peak "
+        f"{max(m for _, m in import_seconds):.0f} MB"
+    )
+
+    child = subprocess.run(
+        [sys.executable, __file__, "--throughput"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    speed = json.loads(child.stdout.strip().splitlines()[-1])
+    results["throughput"] = speed
+    print(
+        f"model.fit(batch_size=1): {speed['fit_seconds_per_step'] * 1e3:.2f} ms/step; "
+        f"stacked trainer: {speed['trainer_seconds_per_replicate_step'] * 1e6:.2f} us per "
+        f"replicate-step ({speed['trainer_seconds_per_replicate_step_with_compile'] * 1e6:.2f} us "
+        f"with its {speed['trainer_compile_seconds']:.1f} s compile); speed-up "
+        f"{speed['speedup_steady']:.0f}x steady, {speed['speedup_with_compile']:.0f}x with compile"
+    )
+
+    workdir = Path(tempfile.mkdtemp(prefix="or-gate-bench-"))
+    try:
+        clone = workdir / "clone"
+        git("clone", "-q", str(REPO), str(clone), cwd=workdir)
+        git("config", "user.name", "benchmark", cwd=clone)  # experiments are git commits
+        git("config", "user.email", "benchmark@example.invalid", cwd=clone)
+        seconds, peak = measured(["dvc", "repro", "-f"], clone)
+        results["fresh_repro"] = {"seconds": seconds, "peak_mb": peak}
+        print(
+            f"fresh `dvc repro -f` (empty cache): {seconds:.1f} s, peak process memory {peak:.0f} MB"
+        )
+        diverged = git("status", "--porcelain", "metrics", cwd=clone).strip()
+        results["fresh_repro"]["metrics_match_committed"] = not diverged
+        print(f"  metrics equal the committed ones: {not diverged}")
+
+        noop = median_seconds(["dvc", "repro"], clone)
+        status = median_seconds(["dvc", "status"], clone)
+        results["noop_repro_seconds"], results["status_seconds"] = noop, status
+        print(f"no-op `dvc repro`: {noop:.2f} s; `dvc status`: {status:.2f} s")
+
+        seconds, peak = measured(["dvc", "exp", "run", "-S", "depth=10"], clone)
+        results["exp_run_depth_10"] = {"seconds": seconds, "peak_mb": peak}
+        print(f"`dvc exp run -S depth=10`: {seconds:.1f} s, peak process memory {peak:.0f} MB")
+
+        if not args.skip_sweep:
+            subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
+            subprocess.run(["dvc", "checkout", "-q"], cwd=clone, env=ENV, check=True)
+            subprocess.run(
+                ["dvc", "exp", "run", "--queue", "-S", "depth=range(1,13)"],
+                cwd=clone,
+                env=ENV,
+                check=True,
+                capture_output=True,
+            )
+            started = time.perf_counter()
+            subprocess.run(
+                ["dvc", "queue", "start", "-j", "2"],
+                cwd=clone,
+                env=ENV,
+                check=True,
+                capture_output=True,
+            )
+            wait_for_queue(clone)
+            sweep = time.perf_counter() - started
+            results["sweep_12_depths_seconds"] = sweep
+            print(f"sweep of 12 depths, `dvc queue start -j 2`: {sweep:.0f} s")
+            subprocess.run(["dvc", "queue", "stop"], cwd=clone, env=ENV, capture_output=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    peaks = [results["fresh_repro"]["peak_mb"], results["exp_run_depth_10"]["peak_mb"]]
+    targets = [
+        (
+            "1. trainer throughput vs model.fit (with compile)",
+            speed["speedup_with_compile"],
+            100,
+            True,
+            "x",
+        ),
+        (
+            "2. fresh dvc repro / bare TensorFlow import",
+            results["fresh_repro"]["seconds"] / tf_import,
+            7,
+            False,
+            "x",
+        ),
+        ("3a. dvc exp run -S depth=10", results["exp_run_depth_10"]["seconds"], 90, False, "s"),
+        ("4. no-op dvc repro / dvc status", noop / status, 1.3, False, "x"),
+        ("5. peak memory of any stage", max(peaks), 1536, False, "MB"),
+    ]
+    if "sweep_12_depths_seconds" in results:
+        targets.insert(
+            3, ("3b. sweep of 12 depths, -j 2", results["sweep_12_depths_seconds"], 600, False, "s")
+        )
+    results["targets"] = []
+    print("\ntarget                                              measured     limit   verdict")
+    for name, value, limit, at_least, unit in targets:
+        verdict_text = verdict(value, limit, at_least)
+        results["targets"].append(
+            {
+                "target": name,
+                "value": value,
+                "limit": limit,
+                "at_least": at_least,
+                "unit": unit,
+                "verdict": verdict_text,
+            }
+        )
+        bound = ">=" if at_least else "<="
+        print(f"{name:50s} {value:9.2f} {unit:<3s} {bound} {limit:<6g} {verdict_text}")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -99,8 +99,6 @@ def machine() -> dict:
 
 # -- training throughput (runs in a child process: one TensorFlow import) --------------------
 def throughput() -> dict:
-    import numpy as np
-
     sys.path.insert(0, str(REPO))
     import keras
     import tensorflow as tf
@@ -244,7 +242,8 @@ def main() -> None:
         seconds, peak = measured(["dvc", "repro", "-f"], clone)
         results["fresh_repro"] = {"seconds": seconds, "peak_mb": peak}
         print(
-            f"fresh `dvc repro -f` (empty cache): {seconds:.1f} s, peak process memory {peak:.0f} MB"
+            f"fresh `dvc repro -f` (empty cache): {seconds:.1f} s, "
+            f"peak process memory {peak:.0f} MB"
         )
         diverged = git("status", "--porcelain", "metrics", cwd=clone).strip()
         results["fresh_repro"]["metrics_match_committed"] = not diverged

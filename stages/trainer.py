@@ -78,7 +78,7 @@ def chunk_boundaries(epochs: int, stops: list[int]) -> list[int]:
     marks = {e for e in stops if 0 < e <= epochs}
     boundaries, previous = [], 0
     for mark in sorted(marks | {epochs}):
-        boundaries += list(range(previous + CHUNK_EPOCHS, mark, CHUNK_EPOCHS)) + [mark]
+        boundaries += [*range(previous + CHUNK_EPOCHS, mark, CHUNK_EPOCHS), mark]
         previous = mark
     return boundaries
 

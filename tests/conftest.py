@@ -88,12 +88,37 @@ def make_small_repo(target: Path, **params) -> Path:
     """A git + DVC copy of the project with small params, committed, not yet reproduced."""
     copy_repository(target)
     run(["git", "init", "-q", "-b", "main"], target)
+    run(["git", "config", "user.name", "test"], target)  # `dvc exp` commits
+    run(["git", "config", "user.email", "test@example.invalid"], target)
     edit_params(target, **params)
     git_commit_all(target, "small copy")
     return target
 
 
+def duplicate(repo: Path, target: Path) -> Path:
+    """A copy of a reproduced repository, DVC cache included: no retraining needed."""
+    shutil.copytree(repo, target, symlinks=True)
+    return target
+
+
 SMALL_PARAMS = {"train.epochs": 3, "replicates": 2}
+
+
+# One variant, tiny training: for tests that run the pipeline several times.
+MINI_PARAMS = {
+    "train.epochs": 3,
+    "replicates": 2,
+    "variants": {"sigmoid": {"activation": "sigmoid", "initializer": "uniform"}},
+}
+
+
+@pytest.fixture(scope="session")
+def mini_repo(tmp_path_factory) -> Path:
+    """A one-variant copy after `dvc repro` and a commit of its results (do not modify)."""
+    repo = make_small_repo(tmp_path_factory.mktemp("mini") / "repo", **MINI_PARAMS)
+    run(["dvc", "repro"], repo)
+    git_commit_all(repo, "results")
+    return repo
 
 
 @pytest.fixture(scope="session")

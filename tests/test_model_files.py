@@ -6,6 +6,7 @@ import time
 import zipfile
 
 import numpy as np
+import pytest
 
 from stages.model_files import load_model, model_path, renumber_shared_objects, save_model
 from stages.network import Architecture, build_model, initial_weights
@@ -45,3 +46,23 @@ def test_shared_object_ids_are_renumbered_keeping_the_sharing():
         "a": {"shared_object_id": 1, "x": [{"shared_object_id": 2}]},
         "b": {"shared_object_id": 1},
     }
+
+
+def test_a_crash_before_the_rename_leaves_the_old_model_intact(tmp_path, monkeypatch):
+    import os
+
+    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
+    model = build_model(architecture)
+    path = tmp_path / "replicate_000.keras"
+    save_model(model, path)
+    old = path.read_bytes()
+    model.set_weights([w + 1 for w in model.get_weights()])
+
+    def crash(*args):
+        raise OSError("killed")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="killed"):
+        save_model(model, path)
+    assert path.read_bytes() == old  # never a half-written file under the real name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["replicate_000.keras"]

@@ -10,7 +10,7 @@ import yaml
 
 from tests.conftest import SMALL_PARAMS, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
 
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
 METRIC_KEYS = {

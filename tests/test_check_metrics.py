@@ -1,0 +1,180 @@
+"""The metrics gate, against a real temporary git + DVC repository with committed metrics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, git_commit_all, quiet_env, run
+
+VARIANTS = ("sigmoid", "relu", "leaky_relu")
+
+
+@pytest.fixture()
+def gated(tmp_path) -> Path:
+    """A repository whose committed metrics are the project's committed ones."""
+    repo = tmp_path / "repo"
+    (repo / "metrics").mkdir(parents=True)
+    for variant in VARIANTS:
+        shutil.copy(REPO / "metrics" / f"{variant}.json", repo / "metrics")
+    shutil.copy(REPO / "params.yaml", repo)
+    (repo / "dvc.yaml").write_text("metrics:\n  - metrics\n")
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run(["dvc", "init", "-q"], repo)
+    git_commit_all(repo, "baseline")
+    return repo
+
+
+def gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stages.check_metrics",
+            "--rules",
+            str(REPO / ".ci/metric_rules.yaml"),
+            *args,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=quiet_env(**env),
+    )
+
+
+def edit(repo: Path, variant: str, change) -> None:
+    path = repo / "metrics" / f"{variant}.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+def failing_lines(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("check_metrics:")]
+
+
+def test_identical_metrics_pass(gated):
+    result = gate(gated)
+    assert result.returncode == 0, result.stderr
+    assert "| relu | test.accuracy |" in result.stdout
+    assert "all 42 checks hold against HEAD" in result.stdout
+
+
+def test_a_move_within_tolerance_passes(gated):
+    edit(gated, "relu", lambda d: d["test"].update(accuracy=d["test"]["accuracy"] - 0.01))
+    assert gate(gated).returncode == 0
+
+
+def test_a_drop_beyond_the_limit_fails_naming_variant_and_key(gated):
+    edit(gated, "relu", lambda d: d["test"].update(accuracy=d["test"]["accuracy"] - 0.1))
+    result = gate(gated)
+    assert result.returncode == 1
+    assert failing_lines(result) == [
+        "check_metrics: FAIL relu test.accuracy: max drop 0.02 exceeded "
+        "(baseline 0.828571, now 0.728571)"
+    ]
+    assert (
+        "| relu | test.accuracy | 0.828571 | 0.728571 | -0.1 | max drop 0.02 | FAIL"
+        in result.stdout
+    )
+
+
+def test_a_rise_in_collapse_beyond_the_limit_fails(gated):
+    edit(gated, "sigmoid", lambda d: d.update(collapse_rate=0.4))
+    lines = failing_lines(gate(gated))
+    assert any("FAIL sigmoid collapse_rate: max rise 0.2 exceeded" in line for line in lines)
+    assert any(
+        "FAIL sigmoid collapse_rate: the science does not hold at depth=1" in line for line in lines
+    )
+
+
+def test_a_removed_key_fails(gated):
+    edit(gated, "leaky_relu", lambda d: d["gradients"].pop("log10_ratio_final"))
+    result = gate(gated)
+    assert result.returncode == 1
+    assert "FAIL leaky_relu gradients.log10_ratio_final: key disappeared" in result.stderr
+
+
+def test_a_removed_metrics_file_fails(gated):
+    (gated / "metrics/relu.json").unlink()
+    result = gate(gated)
+    assert result.returncode == 1
+    assert "FAIL relu (file): metrics file disappeared" in result.stderr
+
+
+def test_an_added_metrics_file_fails(gated):
+    shutil.copy(gated / "metrics/relu.json", gated / "metrics/tanh.json")
+    result = gate(gated)
+    assert result.returncode == 1
+    assert "FAIL tanh (file): metrics file appeared" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("bad", "note"),
+    [
+        ("NaN", "not a finite number"),
+        ("Infinity", "not a finite number"),
+        ("-Infinity", "not a finite number"),
+        ('"high"', "not a finite number"),
+        ("null", "key disappeared (or is null)"),  # evaluate writes non-finite numbers as null
+    ],
+)
+def test_a_value_that_is_not_a_finite_number_fails(gated, bad, note):
+    path = gated / "metrics/sigmoid.json"
+    path.write_text(path.read_text().replace('"success_rate": 1.0', f'"success_rate": {bad}'))
+    result = gate(gated)
+    assert result.returncode == 1
+    assert f"FAIL sigmoid success_rate: {note}" in result.stderr
+
+
+def test_a_file_that_is_not_json_cannot_be_compared(gated):
+    (gated / "metrics/relu.json").write_text("{ not json")
+    result = gate(gated)
+    assert result.returncode == 2
+    assert any("ERROR relu (file): now:" in line for line in failing_lines(result))
+
+
+def test_an_unknown_baseline_cannot_be_compared(gated):
+    result = gate(gated, "--baseline", "no-such-rev")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "check_metrics: error: unknown baseline revision 'no-such-rev'"
+    )
+
+
+def test_the_science_is_checked_only_where_it_applies(gated):
+    edit(gated, "sigmoid", lambda d: d["test"].update(accuracy=0.99))
+    failing = gate(gated)
+    assert "FAIL sigmoid test.accuracy: the science does not hold at depth=1" in failing.stderr
+    # The same numbers committed at depth 10: no depth-1 expectation applies, nothing moved.
+    (gated / "params.yaml").write_text(
+        (gated / "params.yaml").read_text().replace("depth: 1", "depth: 10")
+    )
+    git_commit_all(gated, "a depth-10 baseline")
+    assert gate(gated).returncode == 0
+
+
+def test_the_table_goes_to_the_github_step_summary(gated, tmp_path):
+    summary = tmp_path / "summary.md"
+    assert gate(gated, GITHUB_STEP_SUMMARY=str(summary)).returncode == 0
+    text = summary.read_text()
+    assert text.startswith("### Metrics gate against `HEAD`")
+    assert "| variant | metric | baseline (HEAD) | now | change | limit | verdict |" in text
+
+
+def test_broken_rules_cannot_be_used(gated, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("limits:\n  - metric: test.accuracy\n    max_drop: 0.1\n    max_rise: 0.1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.check_metrics", "--rules", str(rules)],
+        cwd=gated,
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+    )
+    assert result.returncode == 2 and "exactly one of max_drop" in result.stderr

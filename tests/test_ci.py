@@ -1,0 +1,91 @@
+"""CI definitions: the GitHub workflow is valid and does what .ci/run and the README say."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import REPO
+
+WORKFLOW = REPO / ".github/workflows/ci.yml"
+
+
+def lint(path) -> subprocess.CompletedProcess:
+    """Validate against the GitHub workflow schema vendored in check-jsonschema (offline)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def quickstart_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```\n(.*?)```", section, re.S).group(1)
+    commands = []
+    for line in block.splitlines():
+        code = line.split("#", 1)[0].strip()
+        commands += [part.strip() for part in code.split("&&") if part.strip()]
+    return commands
+
+
+def test_readme_quickstart_is_the_two_lines():
+    assert quickstart_commands() == [
+        "python -m pip install -e .",
+        "dvc repro",
+        'python -m pip install -e ".[test]"',
+        "pytest",
+    ]
+
+
+def test_workflow_passes_the_schema_check():
+    result = lint(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_catches_a_broken_workflow(tmp_path):
+    broken = yaml.safe_load(WORKFLOW.read_text())
+    del broken["jobs"]["test-reproduce-gate"]["runs-on"]
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert lint(path).returncode != 0
+
+
+def test_workflow_installs_tests_reproduces_and_gates():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the `on` key as True
+    steps = workflow["jobs"]["test-reproduce-gate"]["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["python-version"] == "3.11" and python["with"]["cache"] == "pip"
+    script = "\n".join(s.get("run", "") for s in steps)
+    for command in quickstart_commands():
+        if command != "dvc repro":
+            assert command in script, command
+    assert re.search(r"^pytest$", script, re.M)
+    assert re.search(r"^dvc repro$", script, re.M)
+    assert 'python -m stages.check_metrics --baseline "origin/$BASE"' in script
+    assert 'dvc metrics diff "origin/$BASE" --md' in script
+    assert 'dvc params diff "origin/$BASE" --md' in script
+    assert '>> "$GITHUB_STEP_SUMMARY"' in script
+
+
+def test_ci_run_installs_as_the_readme_says_and_gates():
+    script = (REPO / ".ci/run").read_text()
+    for command in quickstart_commands():
+        if command != "dvc repro":
+            assert command in script, command
+    assert "python -m pytest" in script or re.search(r"^pytest$", script, re.M)
+    assert script.index("dvc repro") < script.index(
+        "python -m stages.check_metrics --baseline HEAD"
+    )

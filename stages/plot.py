@@ -164,19 +164,23 @@ def draw_gradients(tables: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
+    zeros = False
     for index, (name, t) in enumerate(tables.items()):
         gradients = t["gradients"]
         for epoch, style in ((0, "--"), (int(gradients["epoch"].max()), "-")):
             profile = gradient_profile(gradients, epoch)
+            zeros |= bool((profile["kernel_gradient_norm"] == 0).any())
             norm = profile["kernel_gradient_norm"].clip(lower=DRAWN_ZERO)
             label = f"{name}, {'init' if epoch == 0 else f'epoch {epoch}'}"
             axes.plot(profile["layer"], norm, style, marker="o", color=f"C{index}", label=label)
     axes.set_yscale("log")
-    axes.axhline(DRAWN_ZERO, color="grey", linewidth=0.5)
+    if zeros:
+        axes.axhline(DRAWN_ZERO, color="grey", linewidth=0.5)
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set(
         title="loss-gradient norm per layer kernel (median over replicates)",
         xlabel="layer (0 = input layer, last = output layer)",
-        ylabel=f"|dL/dW| (exact 0 drawn at {DRAWN_ZERO:g})",
+        ylabel="|dL/dW|" + (f"  (exact 0 drawn at {DRAWN_ZERO:g})" if zeros else ""),
     )
     axes.legend(fontsize="small")
     figure.subplots_adjust(left=0.14, right=0.97, bottom=0.12, top=0.92)
@@ -203,6 +207,7 @@ def draw_units(tables: dict, path: Path) -> None:
             xlabel="layer (0 = input layer)",
             ylim=(-0.05, 1.05),
         )
+        axes.xaxis.get_major_locator().set_params(integer=True)
     panels[0].legend(fontsize="small")
     figure.subplots_adjust(left=0.06, right=0.98, bottom=0.13, top=0.9, wspace=0.08)
     _save(figure, path)
@@ -215,7 +220,10 @@ def draw_decision_surfaces(tables: dict, path: Path) -> None:
     count = len(tables)
     columns = min(count, 4)
     rows = math.ceil(count / columns)
-    figure, panels = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.2 * rows), squeeze=False)
+    figure, panels = plt.subplots(
+        rows, columns, figsize=(3.6 * columns + 1.2, 3.4 * rows), squeeze=False
+    )
+    figure.subplots_adjust(left=0.08, right=0.86, bottom=0.14, top=0.88, wspace=0.4, hspace=0.45)
     for axes in panels.ravel()[count:]:
         axes.set_visible(False)
     for axes, (name, t) in zip(panels.ravel(), tables.items(), strict=False):
@@ -226,9 +234,11 @@ def draw_decision_surfaces(tables: dict, path: Path) -> None:
         if np.ptp(surface.values) > 0:
             axes.contour(surface.columns, surface.index, surface.values, levels=[0.5], colors="k")
         for x1, x2 in ((0, 0), (0, 1), (1, 0), (1, 1)):
-            axes.scatter(x1, x2, marker="o" if x1 or x2 else "x", color="k")
+            axes.scatter(
+                x1, x2, s=80, marker="o" if x1 or x2 else "X", color="k", clip_on=False, zorder=3
+            )
         axes.set(title=f"{name} (replicate 0)", xlabel="x1", ylabel="x2")
-    figure.colorbar(image, ax=panels.ravel().tolist(), shrink=0.8, label="output")
+    figure.colorbar(image, cax=figure.add_axes((0.89, 0.2, 0.015, 0.6)), label="output")
     _save(figure, path)
     plt.close(figure)
 

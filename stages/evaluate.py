@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from stages.errors import DataError, run
+from stages.make_data import or_gate
 from stages.model_files import load_model, model_path
 from stages.params import check_keras_names, load_params
 from stages.prepare import load_split
@@ -184,7 +185,7 @@ def main(argv: list[str]) -> None:
         )
         write_json(args.metrics_dir / f"{name}.json", metrics)
 
-        y_truth = np.logical_or(TRUTH_TABLE[:, 0], TRUTH_TABLE[:, 1]).astype(int)
+        y_truth = or_gate(TRUTH_TABLE)
         rows = [
             [split, k, i, *map(int, x), int(y), p[i]]
             for split, xs, ys, predictions in (

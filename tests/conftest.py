@@ -16,6 +16,28 @@ REPO = Path(__file__).resolve().parents[1]
 GENERATED = ("dvc.lock", "metrics", "models", "plots", "data/prepared", "dvc_plots")
 
 
+def diagnose_at_init(architecture, weights, x):
+    """The trainer's own diagnostics of stacked ``weights`` on inputs ``x`` (labels: OR)."""
+    import numpy as np
+
+    from stages.trainer import StackedTrainer
+
+    y = np.logical_or(x[:, 0], x[:, 1]).astype(np.float32)
+    trainer = StackedTrainer(
+        architecture,
+        weights,
+        x,
+        y,
+        x[:0],
+        y[:0],
+        batch_size=1,
+        optimizer="adam",
+        learning_rate=0.001,
+        loss="mean_squared_error",
+    )
+    return trainer.diagnose()
+
+
 def quiet_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1", **extra)
     env.pop("OR_GATE_DEBUG", None)

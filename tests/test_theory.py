@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from stages.network import Architecture, stacked_initial_weights
-from stages.trainer import StackedTrainer
+from tests.conftest import diagnose_at_init
 
 NETWORKS = 2000
 TRUTH_TABLE = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
@@ -35,20 +35,9 @@ def dead_layers(depth: int, initializer: str, networks: int, first_seed: int = 0
     architecture = Architecture(depth=depth, width=2, activation="relu", initializer=initializer)
     weights = stacked_initial_weights(architecture, list(range(first_seed, first_seed + networks)))
     x = np.repeat(TRUTH_TABLE, 10, axis=0)
-    y = np.logical_or(x[:, 0], x[:, 1]).astype(np.float32)
-    trainer = StackedTrainer(
-        architecture,
-        weights,
-        x,
-        y,
-        x[:0],
-        y[:0],
-        batch_size=1,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mean_squared_error",
-    )
-    return trainer.diagnose().dead_fraction[:, 1:-1] == 1.0  # hidden layers only
+    return (
+        diagnose_at_init(architecture, weights, x).dead_fraction[:, 1:-1] == 1.0
+    )  # hidden layers only
 
 
 @pytest.fixture(scope="module")
@@ -95,17 +84,4 @@ def test_the_write_ups_uniform_init_dies_the_same_way():
 def test_leaky_relu_is_never_born_dead():
     architecture = Architecture(depth=10, width=2, activation="leaky_relu", initializer="he_normal")
     weights = stacked_initial_weights(architecture, list(range(50)))
-    x = TRUTH_TABLE
-    trainer = StackedTrainer(
-        architecture,
-        weights,
-        x,
-        x[:, 0],
-        x[:0],
-        x[:0, 0],
-        batch_size=1,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mean_squared_error",
-    )
-    assert trainer.diagnose().dead_fraction.max() == 0.0
+    assert diagnose_at_init(architecture, weights, TRUTH_TABLE).dead_fraction.max() == 0.0

@@ -9,6 +9,7 @@ import pytest
 from stages.network import Architecture, build_model, initial_weights, stacked_initial_weights
 from stages.params import ELEMENTWISE_OPTIMIZERS
 from stages.trainer import CHUNK_EPOCHS, StackedTrainer, chunk_boundaries, log_spaced_epochs
+from tests.conftest import diagnose_at_init
 
 
 def or_rows(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,21 +119,9 @@ def test_training_is_deterministic_and_learns_or():
 
 
 def test_diagnostics_see_vanishing_gradients_and_dead_layers():
-    x, y = or_rows(40, seed=4)
+    x, _ = or_rows(40, seed=4)
     deep_sigmoid = Architecture(depth=10, width=2, activation="sigmoid", initializer="uniform")
-    trainer = StackedTrainer(
-        deep_sigmoid,
-        stacked_initial_weights(deep_sigmoid, [7]),
-        x,
-        y,
-        x[:0],
-        y[:0],
-        batch_size=1,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mean_squared_error",
-    )
-    measured = trainer.diagnose()
+    measured = diagnose_at_init(deep_sigmoid, stacked_initial_weights(deep_sigmoid, [7]), x)
     kernel = measured.kernel_gradient_norm[0]
     assert kernel[1] < 1e-15 * kernel[-1]  # first hidden layer vs output layer
     assert np.all(kernel > 0)  # float64 norms: tiny, not zero
@@ -142,19 +131,7 @@ def test_diagnostics_see_vanishing_gradients_and_dead_layers():
     layout = relu.layout
     weights = layout.unflatten(start[0])
     weights[2] = -np.abs(weights[2])  # hidden kernel: negative weights on positive inputs
-    trainer = StackedTrainer(
-        relu,
-        layout.flatten(weights)[None],
-        x,
-        y,
-        x[:0],
-        y[:0],
-        batch_size=1,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mean_squared_error",
-    )
-    measured = trainer.diagnose()
+    measured = diagnose_at_init(relu, layout.flatten(weights)[None], x)
     assert measured.dead_fraction[0].tolist() == [0.0, 1.0, 0.0]
     assert measured.kernel_gradient_norm[0, 0] == 0.0  # nothing reaches below a dead layer
     assert measured.saturated_fraction[0, 1] == 1.0

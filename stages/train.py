@@ -38,8 +38,6 @@ from stages.params import check_keras_names, load_params
 from stages.prepare import load_split
 from stages.tables import write_csv
 
-HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
 
 def describe_progress(variant: str, epoch: int, epochs: int, last: dict, started: float) -> str:
     losses = " ".join(f"{loss:.4g}" for loss in last["loss"][:8])
@@ -51,13 +49,14 @@ def describe_progress(variant: str, epoch: int, epochs: int, last: dict, started
 
 
 def write_history(path: Path, history: dict[str, np.ndarray]) -> None:
+    """One row per replicate and epoch (1-based, as Keras counts), one column per quantity."""
     epochs, replicates = history["loss"].shape
     rows = (
-        [k, epoch + 1, *(history[key][epoch, k] for key in HISTORY_KEYS)]
+        [k, epoch + 1, *(values[epoch, k] for values in history.values())]
         for k in range(replicates)
         for epoch in range(epochs)
     )
-    write_csv(path, ("replicate", "epoch", *HISTORY_KEYS), rows)
+    write_csv(path, ("replicate", "epoch", *history), rows)
 
 
 def write_diagnostics(plots_dir: Path, architecture: Architecture, diagnostics: dict) -> None:

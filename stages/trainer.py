@@ -1,6 +1,6 @@
 """Train R replicates of the network at once, inside one XLA-compiled TensorFlow graph.
 
-Why not ``model.fit``: at batch size 1 it costs ~6-7 ms a step here, 3-4 minutes per model.
+Why not ``model.fit``: at batch size 1 it costs 3-7 ms a step here, minutes per model.
 The arithmetic is microseconds; the time is framework overhead. So:
 
 * every replicate's weights are one float32 vector, stacked into one ``(R, P)`` variable;

@@ -103,10 +103,11 @@ def throughput() -> dict:
     import keras
     import tensorflow as tf
 
-    from stages.network import Architecture, build_model, stacked_initial_weights
+    from stages.network import Architecture, build_model
     from stages.params import load_params
     from stages.prepare import load_split
-    from stages.trainer import StackedTrainer, log_spaced_epochs
+    from stages.train import build_trainer
+    from stages.trainer import log_spaced_epochs
 
     params = load_params(REPO / "params.yaml")
     variant = params.variants["sigmoid"]
@@ -140,21 +141,9 @@ def throughput() -> dict:
     )
     fit_step = statistics.median(epoch_seconds[1:]) / steps  # epoch 1 includes tracing
 
-    # The project's trainer: every replicate of the default run, as `train` runs it.
-    seeds = [params.seed + k for k in range(params.replicates)]
+    # The project's trainer: every replicate of the default run, built as `train` builds it.
     started = time.perf_counter()
-    trainer = StackedTrainer(
-        architecture,
-        stacked_initial_weights(architecture, seeds),
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        batch_size=1,
-        optimizer=params.optimizer,
-        learning_rate=params.learning_rate,
-        loss=params.loss,
-    )
+    _, seeds, trainer = build_trainer(params, "sigmoid", (x_train, y_train, x_val, y_val))
     trainer.fit(1, seeds)  # compiles
     compiled = time.perf_counter()
     trainer.fit(params.epochs, seeds, diagnostic_epochs=log_spaced_epochs(params.epochs))

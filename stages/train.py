@@ -34,7 +34,7 @@ import numpy as np
 from stages.errors import ParamsError, run
 from stages.model_files import model_path, save_model
 from stages.network import Architecture, build_model, stacked_initial_weights
-from stages.params import check_keras_names, load_params
+from stages.params import Params, check_keras_names, load_params
 from stages.prepare import load_split
 from stages.tables import write_csv
 
@@ -92,6 +92,28 @@ def write_diagnostics(plots_dir: Path, architecture: Architecture, diagnostics: 
     )
 
 
+def build_trainer(params: Params, variant_name: str, splits: tuple) -> tuple:
+    """The stacked trainer of one variant's replicates, and their seeds, as params say.
+
+    ``splits`` is ``(x_train, y_train, x_val, y_val)``. Imports TensorFlow.
+    """
+    from stages.trainer import StackedTrainer
+
+    variant = params.variants[variant_name]
+    architecture = Architecture(params.depth, params.width, variant.activation, variant.initializer)
+    seeds = [params.seed + k for k in range(params.replicates)]
+    trainer = StackedTrainer(
+        architecture,
+        stacked_initial_weights(architecture, seeds),
+        *splits,
+        batch_size=params.batch_size,
+        optimizer=params.optimizer,
+        learning_rate=params.learning_rate,
+        loss=params.loss,
+    )
+    return architecture, seeds, trainer
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m stages.train", description=__doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
@@ -106,8 +128,10 @@ def main(argv: list[str]) -> None:
         raise ParamsError(
             f"params.yaml: no variant '{args.variant}'; variants: {', '.join(params.variants)}"
         )
-    x_train, y_train = load_split(args.data_dir / "train.csv")
-    x_val, y_val = load_split(args.data_dir / "validation.csv")
+    splits = (
+        *load_split(args.data_dir / "train.csv"),
+        *load_split(args.data_dir / "validation.csv"),
+    )
     started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     check_keras_names(params)  # imports TensorFlow (~9 s)
@@ -115,25 +139,12 @@ def main(argv: list[str]) -> None:
     import keras
     import tensorflow as tf
 
-    from stages.trainer import StackedTrainer, log_spaced_epochs
+    from stages.trainer import log_spaced_epochs
 
     keras.utils.set_random_seed(params.seed)
     tf.config.experimental.enable_op_determinism()
     variant = params.variants[args.variant]
-    architecture = Architecture(params.depth, params.width, variant.activation, variant.initializer)
-    seeds = [params.seed + k for k in range(params.replicates)]
-    trainer = StackedTrainer(
-        architecture,
-        stacked_initial_weights(architecture, seeds),
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        batch_size=params.batch_size,
-        optimizer=params.optimizer,
-        learning_rate=params.learning_rate,
-        loss=params.loss,
-    )
+    architecture, seeds, trainer = build_trainer(params, args.variant, splits)
     print(
         f"train@{args.variant}: {params.replicates} replicates of depth {params.depth} "
         f"({variant.activation}, {variant.initializer}), {params.epochs} epochs x "

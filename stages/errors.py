@@ -4,6 +4,14 @@ Every stage's ``__main__`` block calls :func:`run`. Errors the user can fix (bad
 data, a missing input file) are :class:`StageError`; they print as ``<prog>: error: <message>``
 and exit with status 2. Anything else is a bug and exits 1 with a one-line summary.
 Set ``OR_GATE_DEBUG=1`` (or pass ``--debug``) to see the full traceback instead.
+
+A failure inside ``dvc repro`` or ``dvc exp run`` can leave the workspace changed (DVC deletes
+a stage's outputs before running it; a failed ``dvc exp run`` keeps its ``-S`` values), so a
+failing stage adds one line that says how to get back (:data:`RECOVERY_HINT`) when DVC runs it
+(DVC sets ``DVC_STAGE`` for every stage command).
+
+:func:`run` also checks that the numerics are pinned (``stages/numerics.py``) before and
+after the stage's work.
 """
 
 from __future__ import annotations
@@ -12,6 +20,13 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+
+from stages import numerics
+
+RECOVERY_HINT = (
+    "to undo what the failed run changed, run the commands under "
+    "'Recovering from a failed run' in docs/recovery.md"
+)
 
 
 class StageError(Exception):
@@ -35,15 +50,23 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
         debug = True
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "stage"
     prog = prog.removesuffix(".py")
+    hint = os.environ.get("DVC_STAGE") is not None
     try:
+        numerics.check_pinned()
         main(argv)
+        numerics.check_pinned()  # again, now that TensorFlow may be loaded
+        numerics.report(prog)
     except StageError as error:
         if debug:
             traceback.print_exc()
         print(f"{prog}: error: {error}", file=sys.stderr)
+        if hint:
+            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
+        if hint:
+            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
         sys.exit(130)
     except Exception as error:  # a bug: still one line unless debugging
         if debug:
@@ -54,4 +77,6 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
             "(rerun with OR_GATE_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
+        if hint:
+            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
         sys.exit(1)

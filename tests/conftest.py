@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -10,10 +11,24 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Pin the numerical kernels (stages/numerics.py) before any test module loads NumPy or
+# TensorFlow, so in-process results are the bytes the stage processes make.
+from stages import numerics
+
+numerics.check_pinned()
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Outputs of the pipeline: an end-to-end copy starts without them, so `dvc repro` makes all.
-GENERATED = ("dvc.lock", "metrics", "models", "plots", "data/prepared", "dvc_plots")
+GENERATED = (
+    "dvc.lock",
+    "metrics",
+    "models",
+    "plots",
+    "data/prepared",
+    "data/validated.txt",
+    "dvc_plots",
+)
 
 
 def diagnose_at_init(architecture, weights, x):
@@ -55,6 +70,40 @@ def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.
             f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
         )
     return result
+
+
+def interrupt_when(
+    args: list[str], cwd: Path, marker: str, sig: int, timeout: float = 180
+) -> list[str]:
+    """Start ``args`` in its own process group, send ``sig`` to the whole group once a line
+    containing ``marker`` appears (or after ``timeout`` s), wait for it; return its lines."""
+    import signal
+    import threading
+
+    process = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=quiet_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    # A timer, not a check between lines: a silent hang must not block the suite.
+    timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
+    timer.start()
+    seen = []
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if marker in line:
+                break
+    finally:
+        timer.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        process.communicate(timeout=120)
+    return seen
 
 
 def copy_repository(target: Path) -> Path:

@@ -37,7 +37,7 @@ import numpy as np
 from stages.errors import DataError, run
 from stages.make_data import or_gate
 from stages.model_files import load_model, model_path
-from stages.params import check_keras_names, load_params
+from stages.params import load_params
 from stages.prepare import load_split
 from stages.tables import write_csv, write_json
 
@@ -166,7 +166,6 @@ def main(argv: list[str]) -> None:
                     f"(params.yaml asks for {params.replicates} replicates; run `dvc repro`)"
                 )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    check_keras_names(params)  # imports TensorFlow (~9 s)
 
     grid = surface_grid()
     for name in params.variants:

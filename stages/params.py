@@ -4,17 +4,19 @@ Every stage calls :func:`load_params` before it does any work, and the ``validat
 ``dvc.yaml`` depends on the whole of ``params.yaml``, so that even a misspelt key that no stage
 reads (``dvc exp run -S '+dpeth=3'``) fails the run instead of silently training the default.
 
-The schema check is pure Python and costs milliseconds. Whether Keras knows an activation,
-initializer, optimizer or loss is asked of Keras itself (:func:`check_keras_names`); that needs
-``import keras`` (~9 s, it loads TensorFlow), so only the stages that import Keras anyway
-(``train``, ``evaluate``) call it, always for every variant, before they do any work.
+The check is pure Python and costs milliseconds: whether Keras knows an activation,
+initializer, optimizer or loss is looked up in ``stages/keras_names.json``, a table generated
+from the pinned Keras (``stages/keras_names.py``), so the ``validate`` stage, which every other
+stage depends on, refuses a bad name before DVC deletes any output.
 
 Run ``python -m stages.params [params.yaml]`` to check a file by hand.
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -27,23 +29,9 @@ from stages.errors import ParamsError, run
 
 VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
-# Keras optimizers whose update of every weight depends on that weight's own gradient
-# history only. The trainer stacks replicates into one tensor, so an optimizer that mixes
-# elements (Adafactor's factored moments, Lamb's per-tensor trust ratio, Muon's
-# orthogonalisation) would couple replicates. tests/test_trainer.py proves each of these
-# trains a stacked replicate exactly as alone.
-ELEMENTWISE_OPTIMIZERS = (
-    "adadelta",
-    "adagrad",
-    "adam",
-    "adamax",
-    "adamw",
-    "ftrl",
-    "lion",
-    "nadam",
-    "rmsprop",
-    "sgd",
-)
+# The Keras names this project can use, generated from the pinned Keras by
+# stages/keras_names.py (which also says what each table allows and why).
+KERAS_NAMES = Path(__file__).with_name("keras_names.json")
 
 
 @dataclass(frozen=True)
@@ -118,14 +106,18 @@ def _real(value: Any, key: str, allowed: str, accept) -> float:
     return number
 
 
-def _name(value: Any, key: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(key, value, f"the name of a {what} Keras knows")
-    return value
+# What each table of stages/keras_names.json holds, for error messages.
+KINDS = {
+    "activations": "an elementwise activation Keras knows",
+    "initializers": "a Keras kernel initializer that draws square kernels",
+    "optimizers": "an elementwise Keras optimizer (the trainer stacks replicates in one tensor)",
+    "losses": "a Keras loss function",
+}
 
 
 def parse_params(raw: Any) -> Params:
     """Validate the parsed YAML document and return it as :class:`Params`."""
+    names = json.loads(KERAS_NAMES.read_text(encoding="utf-8"))
     top = _check_keys(raw, "", ("seed", "depth", "replicates", "model", "train", "variants"))
     model = _check_keys(top["model"], "model", ("width",))
     train = _check_keys(
@@ -149,8 +141,12 @@ def parse_params(raw: Any) -> Params:
             )
         spec = _check_keys(spec, f"variants.{name}", ("activation", "initializer"))
         variants[name] = Variant(
-            activation=_name(spec["activation"], f"variants.{name}.activation", "activation"),
-            initializer=_name(spec["initializer"], f"variants.{name}.initializer", "initializer"),
+            activation=_known(
+                spec["activation"], f"variants.{name}.activation", "activations", names
+            ),
+            initializer=_known(
+                spec["initializer"], f"variants.{name}.initializer", "initializers", names
+            ),
         )
     seed = top["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
@@ -162,11 +158,11 @@ def parse_params(raw: Any) -> Params:
         width=_integer(model["width"], "model.width", 1),
         epochs=_integer(train["epochs"], "train.epochs", 1),
         batch_size=_integer(train["batch_size"], "train.batch_size", 1),
-        optimizer=_name(train["optimizer"], "train.optimizer", "optimizer"),
+        optimizer=_known(train["optimizer"], "train.optimizer", "optimizers", names),
         learning_rate=_real(
             train["learning_rate"], "train.learning_rate", "a number > 0", lambda x: x > 0
         ),
-        loss=_name(train["loss"], "train.loss", "loss"),
+        loss=_known(train["loss"], "train.loss", "losses", names),
         validation_split=_real(
             train["validation_split"],
             "train.validation_split",
@@ -194,72 +190,36 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return parse_params(raw)
 
 
-def _keras_names(module) -> str:
-    """The lower-case names a Keras module exports, for "expected ..." in error messages."""
-    helpers = {"get", "serialize", "deserialize", "legacy", "schedules"}
-    names = {n for n in dir(module) if n[:1].islower() and n not in helpers}
-    return ", ".join(sorted(names))
+def _known(value: Any, key: str, kind: str, names: dict[str, list[str]]) -> str:
+    """``value`` is one of the Keras names of ``kind`` this project can use (keras_names.json)."""
+    allowed = names[kind]
+    if isinstance(value, str) and value in allowed:
+        return value
+    close = difflib.get_close_matches(str(value), allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ParamsError(
+        f"params.yaml: {key}: {value!r} is not allowed{hint}; expected {KINDS[kind]}: "
+        f"{', '.join(allowed)}"
+    )
 
 
-def check_keras_names(params: Params) -> None:
-    """Ask Keras whether it knows every name params.yaml uses; raise ParamsError if not."""
-    import keras  # loads TensorFlow: only stages that need Keras anyway call this
-
-    for name, variant in params.variants.items():
-        key = f"variants.{name}"
-        try:
-            activation = keras.activations.get(variant.activation)
-            probe = activation(keras.ops.zeros((1, params.width)))
-        except Exception:
-            raise _fail(
-                f"{key}.activation",
-                variant.activation,
-                f"an activation Keras knows: {_keras_names(keras.activations)}",
-            ) from None
-        if tuple(probe.shape) != (1, params.width):
-            raise _fail(
-                f"{key}.activation",
-                variant.activation,
-                "an elementwise activation (this one changes the layer's width)",
-            )
-        try:
-            initializer = keras.initializers.get(variant.initializer)
-            initializer((params.width, params.width))
-        except Exception:
-            raise _fail(
-                f"{key}.initializer",
-                variant.initializer,
-                f"a kernel initializer Keras knows: {_keras_names(keras.initializers)}",
-            ) from None
-    try:
-        keras.optimizers.get(params.optimizer)
-        known_optimizer = True
-    except ValueError:
-        known_optimizer = False
-    if not known_optimizer or params.optimizer.lower() not in ELEMENTWISE_OPTIMIZERS:
-        reason = (
-            "an elementwise Keras optimizer (the trainer stacks replicates in one tensor)"
-            if known_optimizer
-            else "a Keras optimizer name"
-        )
-        raise _fail(
-            "train.optimizer", params.optimizer, f"{reason}: {', '.join(ELEMENTWISE_OPTIMIZERS)}"
-        )
-    try:
-        loss = keras.losses.get(params.loss)
-    except ValueError:
-        loss = None
-    if loss is None or isinstance(loss, keras.losses.Loss) or not callable(loss):
-        raise _fail(
-            "train.loss", params.loss, f"a Keras loss function: {_keras_names(keras.losses)}"
-        )
+# What the validate stage writes when params.yaml is valid. Always the same bytes, so a
+# re-validation never makes DVC re-run what depends on it; if validation fails, DVC has
+# deleted it and no stage downstream can run (not even under `dvc repro --keep-going`).
+VALIDATED = "params.yaml passed validation (stages/params.py)\n"
 
 
 def main(argv: list[str]) -> None:
-    path = argv[0] if argv else "params.yaml"
-    params = load_params(path)
+    parser = argparse.ArgumentParser(prog="python -m stages.params", description=__doc__)
+    parser.add_argument("params", nargs="?", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, help="the marker file the validate stage writes")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(VALIDATED, encoding="utf-8")
     print(
-        f"{path}: valid (depth {params.depth}, {params.replicates} replicates, "
+        f"{args.params}: valid (depth {params.depth}, {params.replicates} replicates, "
         f"variants: {', '.join(params.variants)})"
     )
 

@@ -34,7 +34,7 @@ import numpy as np
 from stages.errors import ParamsError, run
 from stages.model_files import model_path, save_model
 from stages.network import Architecture, build_model, stacked_initial_weights
-from stages.params import Params, check_keras_names, load_params
+from stages.params import Params, load_params
 from stages.prepare import load_split
 from stages.tables import write_csv
 
@@ -134,9 +134,7 @@ def main(argv: list[str]) -> None:
     )
     started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    check_keras_names(params)  # imports TensorFlow (~9 s)
-
-    import keras
+    import keras  # loads TensorFlow (~10 s)
     import tensorflow as tf
 
     from stages.trainer import log_spaced_epochs

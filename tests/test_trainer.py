@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from stages.keras_names import ELEMENTWISE_OPTIMIZERS
 from stages.network import Architecture, build_model, initial_weights, stacked_initial_weights
-from stages.params import ELEMENTWISE_OPTIMIZERS
 from stages.trainer import CHUNK_EPOCHS, StackedTrainer, chunk_boundaries, log_spaced_epochs
 from tests.conftest import diagnose_at_init
 

@@ -13,18 +13,28 @@ from tests.conftest import REPO
 NOT_A_RESULT = {"stages/errors.py"}
 
 
+def project_imports(tree: ast.Module) -> set[str]:
+    """stages/*.py files one module's ``from stages... import ...`` lines name."""
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("stages"):
+            continue
+        if node.module == "stages":  # from stages import numerics
+            names |= {f"stages/{alias.name}.py" for alias in node.names}
+        else:
+            names.add("stages/" + node.module.split(".", 1)[1] + ".py")
+    return names
+
+
 def imported_modules(path) -> set[str]:
-    """stages/*.py files a module imports, directly or through the modules it imports."""
-    found, todo = set(), [path]
+    """stages/*.py files a module runs, directly or through the modules it imports; the
+    package's __init__.py runs first in every stage process."""
+    found, todo = set(), [path, "stages/__init__.py"]
     while todo:
-        tree = ast.parse((REPO / todo.pop()).read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stages."):
-                name = "stages/" + node.module.split(".", 1)[1] + ".py"
-                if name not in found:
-                    found.add(name)
-                    todo.append(name)
-    return found - NOT_A_RESULT
+        module = todo.pop()
+        found.add(module)
+        todo += project_imports(ast.parse((REPO / module).read_text())) - found
+    return found - NOT_A_RESULT - {path}
 
 
 @pytest.mark.parametrize("stage", ["validate", "prepare", "train", "evaluate", "plot"])

@@ -1,0 +1,132 @@
+"""The Keras names ``params.yaml`` may use: a table generated from the pinned Keras.
+
+Asking Keras whether it knows a name costs a TensorFlow import (~10 s), and by the time a
+``train`` stage could ask, DVC has already deleted that stage's outputs. So the ``validate``
+stage, which runs before every other stage and imports no TensorFlow, checks names against
+``stages/keras_names.json`` (``stages/params.py`` reads it), which this module writes from
+Keras itself::
+
+    python -m stages.keras_names --write
+
+``tests/test_keras_names.py`` regenerates the table and checks it equals the committed file,
+so the table stays true to the pinned Keras.
+
+What the table allows (and why):
+
+* ``activations``: activations that act on each unit alone. The stacked trainer and the
+  unit diagnostics assume it, and a width-2 layer of softmax is another experiment. Probed:
+  applied to a matrix, the activation gives what it gives column by column.
+* ``initializers``: kernel initializers that can draw every square kernel ``(w, w)`` of a
+  hidden layer, for widths 1 to 8.
+* ``optimizers``: the Keras optimizers whose update of a weight depends on that weight's own
+  history only (the trainer stacks replicates into one tensor; an optimizer that mixes
+  elements, such as Adafactor, Lamb-style trust ratios or Muon, would couple replicates).
+  ``tests/test_trainer.py`` proves each trains a stacked replicate as it trains alone.
+* ``losses``: Keras loss functions (not ``Loss`` classes) by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from stages.errors import run
+from stages.params import KERAS_NAMES as TABLE
+
+ELEMENTWISE_OPTIMIZERS = (
+    "adadelta",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "ftrl",
+    "lion",
+    "nadam",
+    "rmsprop",
+    "sgd",
+)
+PROBE_WIDTHS = range(1, 9)
+
+
+def _probe(get, name: str, accept) -> bool:
+    try:
+        found = get(name)
+    except Exception:  # Keras lists it but cannot make it from the name alone
+        return False
+    return accept(found)
+
+
+def _elementwise(activation) -> bool:
+    import numpy as np
+
+    x = np.linspace(-3.0, 3.0, 12, dtype=np.float32).reshape(3, 4)
+    try:
+        whole = np.asarray(activation(x))
+        columns = np.concatenate([np.asarray(activation(x[:, [j]])) for j in range(4)], axis=1)
+    except Exception:  # needs arguments, or a shape it cannot take: not usable as a layer
+        return False
+    return whole.shape == x.shape and np.allclose(whole, columns, equal_nan=True)
+
+
+def _draws_square_kernels(initializer) -> bool:
+    try:
+        return all(
+            tuple(initializer((w, w), dtype="float32").shape) == (w, w) for w in PROBE_WIDTHS
+        )
+    except Exception:
+        return False
+
+
+def generate() -> dict[str, list[str]]:
+    """Probe the installed Keras (imports TensorFlow)."""
+    import warnings
+
+    import keras
+    from keras.src import activations, initializers, losses, optimizers
+
+    warnings.simplefilter("ignore")  # probing softmax on one column warns, as it should
+
+    def names(objects: dict) -> list[str]:
+        return sorted(name for name in objects if name[:1].islower())
+
+    return {
+        "keras_version": keras.__version__,
+        "activations": [
+            name
+            for name in names(activations.ALL_OBJECTS_DICT)
+            if _probe(keras.activations.get, name, _elementwise)
+        ],
+        "initializers": [
+            name
+            for name in names(initializers.ALL_OBJECTS_DICT)
+            if _probe(keras.initializers.get, name, _draws_square_kernels)
+        ],
+        "optimizers": [
+            name for name in names(optimizers.ALL_OBJECTS_DICT) if name in ELEMENTWISE_OPTIMIZERS
+        ],
+        "losses": [
+            name
+            for name, value in sorted(losses.ALL_OBJECTS_DICT.items())
+            if name[:1].islower() and not isinstance(value, type) and callable(value)
+        ],
+    }
+
+
+def render(table: dict) -> str:
+    return json.dumps(table, indent=1) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stages.keras_names", description=__doc__)
+    parser.add_argument("--write", action="store_true", help=f"write {TABLE.name}")
+    args = parser.parse_args(argv)
+    text = render(generate())
+    if args.write:
+        TABLE.write_text(text, encoding="utf-8")
+        print(f"wrote {TABLE}")
+    else:
+        print(text, end="")
+
+
+if __name__ == "__main__":
+    run(main)

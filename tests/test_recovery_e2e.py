@@ -1,0 +1,149 @@
+"""A failed run never poisons the next one: rejected params delete nothing, injected names
+run nothing, and the recovery commands in docs/recovery.md restore HEAD every time."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, duplicate, edit_params, interrupt_when, run
+from tests.test_robustness_e2e import fingerprint
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
+
+
+def recovery_commands() -> str:
+    """The one bash block under 'Recovering from a failed run' in docs/recovery.md."""
+    text = (REPO / "docs/recovery.md").read_text(encoding="utf-8")
+    section = text.split("## Recovering from a failed run", 1)[1]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 1, "the recovery section must have exactly one bash block"
+    return blocks[0]
+
+
+def recover(repo: Path) -> None:
+    run(["bash", "-euo", "pipefail", "-c", recovery_commands()], repo)
+
+
+def head_params(repo: Path) -> str:
+    return run(["git", "show", "HEAD:params.yaml"], repo).stdout
+
+
+def is_poisoned(repo: Path) -> bool:
+    """params.yaml is not HEAD's, yet git reports a clean tree."""
+    differs = (repo / "params.yaml").read_text() != head_params(repo)
+    return differs and run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def poison(repo: Path) -> None:
+    """Make the state DVC can leave: git's index holds HEAD's blob of params.yaml with the
+    stat of a modified file, so git trusts the stat and never re-reads the file."""
+    from dulwich.index import index_entry_from_stat
+    from dulwich.repo import Repo
+
+    path = repo / "params.yaml"
+    text = head_params(repo).replace("depth: 1", "depth: 2")
+    path.write_text(text)
+    past = time.time() - 60  # older than the index file: git does not treat it as racy
+    os.utime(path, (past, past))
+    git = Repo(str(repo))
+    index = git.open_index()
+    index[b"params.yaml"] = index_entry_from_stat(os.stat(path), index[b"params.yaml"].sha)
+    index.write()
+
+
+def assert_back_at_head(repo: Path, before: dict) -> None:
+    assert (repo / "params.yaml").read_text() == head_params(repo)
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+    assert run(["git", "symbolic-ref", "HEAD"], repo).stdout.strip() == "refs/heads/main"
+    assert fingerprint(repo) == before
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], repo).stdout
+
+
+@pytest.mark.slow
+def test_twenty_failed_experiments_recover_every_time(mini_repo, tmp_path):
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    natural = 0
+    for attempt in range(20):
+        result = run(
+            ["dvc", "exp", "run", "-S", "depth=2", "-S", "replicates=0"], repo, check=False
+        )
+        assert result.returncode != 0
+        assert "replicates: 0 is not allowed" in result.stderr
+        assert "docs/recovery.md" in result.stderr  # the line that says how to recover
+        if is_poisoned(repo):
+            natural += 1
+        else:  # DVC left a visible change this time: make the stale index on purpose
+            poison(repo)
+            assert is_poisoned(repo), attempt
+        recover(repo)
+        assert_back_at_head(repo, before)
+    print(f"DVC left git's index stale by itself in {natural} of 20 failed runs")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_experiment_recovers(mini_repo, tmp_path, sig):
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    seen = interrupt_when(
+        ["dvc", "exp", "run", "-S", "train.epochs=400", "-S", "depth=3"],
+        repo,
+        "train@sigmoid: epoch",  # training under way: its old models are deleted
+        sig,
+    )
+    assert any("train@sigmoid: epoch" in line for line in seen), "".join(seen)
+    recover(repo)
+    assert_back_at_head(repo, before)
+
+
+def test_a_rejected_keras_name_deletes_nothing(mini_repo, tmp_path):
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    edit_params(repo, **{"variants.sigmoid.activation": "relux", "train.optimizer": "muon"})
+    result = run(["dvc", "repro"], repo, check=False)
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if line.startswith("params:")]
+    assert ours[0].startswith(
+        "params: error: params.yaml: variants.sigmoid.activation: 'relux' is not allowed "
+        "(did you mean 'relu'?)"
+    )
+    assert "docs/recovery.md" in ours[1]
+    assert "Running stage 'train@sigmoid'" not in result.stdout
+    edited = {k: v for k, v in fingerprint(repo).items() if k != "data/validated.txt"}
+    assert edited == {k: v for k, v in before.items() if k != "data/validated.txt"}
+    assert not (repo / "data/validated.txt").exists()  # so nothing downstream can run
+
+
+@pytest.mark.parametrize("command", ["repro -k", "exp run"])
+def test_a_variant_name_with_shell_code_runs_nothing(mini_repo, tmp_path, command):
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    name = "x$(touch PWNED)"
+    edit_params(repo, **{f"variants.{name}": {"activation": "relu", "initializer": "uniform"}})
+    result = run(["dvc", *command.split()], repo, check=False)
+    assert result.returncode != 0
+    assert "variant name 'x$(touch PWNED)' is not allowed" in result.stderr
+    assert not (repo / "PWNED").exists()
+    assert not list((repo / "models").glob("x*"))
+    assert "Running stage 'train@" not in result.stdout
+
+
+def test_a_stage_that_fails_after_dvc_deleted_its_outputs_recovers(mini_repo, tmp_path):
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    raw = repo / "data/raw/OR-gate.data.csv"
+    raw.write_text(raw.read_text() + "1,1,2\n")  # a bad label: prepare fails after DVC
+    result = run(["dvc", "repro"], repo, check=False)  # deleted data/prepared
+    assert result.returncode != 0
+    assert "label y = '2'; expected 0 or 1" in result.stderr
+    assert "docs/recovery.md" in result.stderr
+    assert not (repo / "data/prepared").exists()
+    run(["git", "checkout", "--", "data/raw"], repo)  # the user's own fix of the data
+    recover(repo)
+    assert_back_at_head(repo, before)

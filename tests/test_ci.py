@@ -67,13 +67,18 @@ def test_workflow_installs_tests_reproduces_and_gates():
     assert "pull_request" in workflow[True]  # YAML 1.1 reads the `on` key as True
     steps = workflow["jobs"]["test-reproduce-gate"]["steps"]
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
-    assert python["with"]["python-version"] == "3.11" and python["with"]["cache"] == "pip"
+    assert python["with"]["python-version"] == "${{ matrix.python-version }}"
+    assert python["with"]["cache"] == "pip"
+    matrix = workflow["jobs"]["test-reproduce-gate"]["strategy"]["matrix"]
+    assert matrix["python-version"] == ["3.11", "3.12", "3.13"]
     script = "\n".join(s.get("run", "") for s in steps)
     for command in quickstart_commands():
         if command != "dvc repro":
             assert command in script, command
     assert re.search(r"^pytest$", script, re.M)
     assert re.search(r"^dvc repro$", script, re.M)
+    assert re.search(r"^pytest -m slow$", script, re.M)
+    assert script.index("dvc repro") < script.index('test -z "$(git status --porcelain)"')
     assert 'python -m stages.check_metrics --baseline "origin/$BASE"' in script
     assert 'dvc metrics diff "origin/$BASE" --md' in script
     assert 'dvc params diff "origin/$BASE" --md' in script
@@ -86,6 +91,9 @@ def test_ci_run_installs_as_the_readme_says_and_gates():
         if command != "dvc repro":
             assert command in script, command
     assert "python -m pytest" in script or re.search(r"^pytest$", script, re.M)
+    assert re.search(r"^pytest -m slow$", script, re.M)
     assert script.index("dvc repro") < script.index(
         "python -m stages.check_metrics --baseline HEAD"
     )
+    # CI installs Chromium and must run the browser tests (CI=true turns a skip into a failure)
+    assert "apt-get install -y -qq chromium" in script

@@ -5,7 +5,7 @@ is known (headerless ``x1,x2,y``, a 7-row test file). This script writes stand-i
 
 * a training file of ``--train-rows`` rows drawn uniformly from the OR truth table. The size
   matters: with 4 or 40 rows even one hidden sigmoid layer does not learn OR in 200 epochs
-  at batch size 1, with 200 rows it does (REFERENCE.md section 1);
+  at batch size 1, with 200 rows it does (measured with this pipeline);
 * a 7-row test file that covers every truth-table row, in the order of the write-up's output.
 
 The files are committed to git: the raw data is immutable input, and this command exists so

@@ -1,6 +1,6 @@
 """The write-up's network: its Keras model, its initial weights, and its replicates stacked.
 
-The architecture (REFERENCE.md section 1)::
+The architecture, as the write-up's Keras code builds it::
 
     Dense(width, sigmoid, 'uniform')             the write-up's "input layer"
     depth x Dense(width, <activation>, <initializer>)    the hidden layers of a variant

@@ -48,7 +48,8 @@ class VariantResult:
 
 
 def born_dead_probability(depth: int) -> float:
-    """A zero-bias width-2 ReLU layer is all dead with probability 1/4 (REFERENCE.md, sec. 1)."""
+    """A zero-bias width-2 ReLU layer is all dead with probability 1/4 (both units negative
+    on every input), so some layer of ``depth`` is with probability 1 - (3/4)**depth."""
     return 1 - 0.75**depth
 
 

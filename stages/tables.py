@@ -2,7 +2,7 @@
 
 Numbers are written in their shortest exact form (a float32 as float32, a float64 as
 float64), so the same results give the same bytes. Non-finite numbers never reach a file:
-vega cannot draw them and ``dvc metrics diff`` chokes on a bare NaN (REFERENCE.md section 3).
+vega cannot draw them and ``dvc metrics diff`` chokes on a bare NaN (it is not JSON).
 A non-finite number is an empty CSV cell and a JSON ``null``.
 """
 

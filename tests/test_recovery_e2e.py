@@ -35,9 +35,10 @@ def head_params(repo: Path) -> str:
 
 
 def is_poisoned(repo: Path) -> bool:
-    """params.yaml is not HEAD's, yet git reports a clean tree."""
+    """params.yaml is not HEAD's, yet git reports it unmodified (other files, such as the
+    validate stage's deleted marker, may still show as changed)."""
     differs = (repo / "params.yaml").read_text() != head_params(repo)
-    return differs and run(["git", "status", "--porcelain"], repo).stdout == ""
+    return differs and run(["git", "status", "--porcelain", "--", "params.yaml"], repo).stdout == ""
 
 
 def poison(repo: Path) -> None:

@@ -173,6 +173,37 @@ def parse_params(raw: Any) -> Params:
     )
 
 
+class DuplicateKeyError(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (as DVC does):
+    PyYAML alone keeps the last one silently."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(
+                    f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}); "
+                    "expected each key once"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_unique_keys(text: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate keys (what ``yaml.load`` does with a loader)."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate ``path``; raise :class:`ParamsError` with one line on any problem."""
     path = Path(path)
@@ -181,7 +212,9 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _load_unique_keys(text)
+    except DuplicateKeyError as error:
+        raise ParamsError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -154,6 +154,29 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path, raw):
     assert "Traceback" not in result.stderr
 
 
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    text = (REPO / "params.yaml").read_text()
+    path = tmp_path / "params.yaml"
+    path.write_text(text.replace("depth: 1\n", "depth: 1\ndepth: 10\n", 1))
+    line = text.splitlines().index("depth: 1") + 1
+    with pytest.raises(ParamsError) as caught:
+        load_params(path)
+    assert str(caught.value) == (
+        f"{path}: key 'depth' appears twice in one mapping (lines {line} and {line + 1}); "
+        "expected each key once"
+    )
+
+
+def test_the_duplicate_key_loader_is_a_safe_loader(tmp_path):
+    from stages.params import _UniqueKeyLoader
+
+    assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(path)
+
+
 def test_invalid_yaml_names_the_line(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("seed: 7\ndepth: [1\n")

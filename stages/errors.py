@@ -20,6 +20,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from typing import NoReturn
 
 from stages import numerics
 
@@ -50,7 +51,14 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
         debug = True
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "stage"
     prog = prog.removesuffix(".py")
-    hint = os.environ.get("DVC_STAGE") is not None
+    under_dvc = os.environ.get("DVC_STAGE") is not None
+
+    def fail(line: str, status: int) -> NoReturn:
+        print(f"{prog}: {line}", file=sys.stderr)
+        if under_dvc:
+            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
+        sys.exit(status)
+
     try:
         numerics.check_pinned()
         main(argv)
@@ -59,24 +67,15 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
     except StageError as error:
         if debug:
             traceback.print_exc()
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        if hint:
-            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
-        sys.exit(2)
+        fail(f"error: {error}", 2)
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        if hint:
-            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
-        sys.exit(130)
+        fail("interrupted", 130)
     except Exception as error:  # a bug: still one line unless debugging
         if debug:
             traceback.print_exc()
         first_line = str(error).strip().split("\n", 1)[0]
-        print(
-            f"{prog}: internal error: {type(error).__name__}: {first_line} "
+        fail(
+            f"internal error: {type(error).__name__}: {first_line} "
             "(rerun with OR_GATE_DEBUG=1 for the traceback)",
-            file=sys.stderr,
+            1,
         )
-        if hint:
-            print(f"{prog}: {RECOVERY_HINT}", file=sys.stderr)
-        sys.exit(1)

@@ -49,32 +49,26 @@ PROBE_WIDTHS = range(1, 9)
 
 
 def _probe(get, name: str, accept) -> bool:
+    """Keras makes ``name`` and it passes ``accept``. Anything that raises (Keras lists it
+    but cannot make it from the name alone, it needs arguments, or it cannot take the
+    probe's shapes) is not usable as a layer's activation or initializer."""
     try:
-        found = get(name)
-    except Exception:  # Keras lists it but cannot make it from the name alone
+        return accept(get(name))
+    except Exception:
         return False
-    return accept(found)
 
 
 def _elementwise(activation) -> bool:
     import numpy as np
 
     x = np.linspace(-3.0, 3.0, 12, dtype=np.float32).reshape(3, 4)
-    try:
-        whole = np.asarray(activation(x))
-        columns = np.concatenate([np.asarray(activation(x[:, [j]])) for j in range(4)], axis=1)
-    except Exception:  # needs arguments, or a shape it cannot take: not usable as a layer
-        return False
+    whole = np.asarray(activation(x))
+    columns = np.concatenate([np.asarray(activation(x[:, [j]])) for j in range(4)], axis=1)
     return whole.shape == x.shape and np.allclose(whole, columns, equal_nan=True)
 
 
 def _draws_square_kernels(initializer) -> bool:
-    try:
-        return all(
-            tuple(initializer((w, w), dtype="float32").shape) == (w, w) for w in PROBE_WIDTHS
-        )
-    except Exception:
-        return False
+    return all(tuple(initializer((w, w), dtype="float32").shape) == (w, w) for w in PROBE_WIDTHS)
 
 
 def generate() -> dict[str, list[str]]:

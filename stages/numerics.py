@@ -22,7 +22,8 @@ These are set by :func:`pin_environment`, which ``stages/__init__.py`` calls, so
 force before any stage module imports NumPy or TensorFlow, whatever the user's environment
 says (a conflicting value is overwritten). :func:`check_pinned` verifies it in the process
 itself; every stage calls it through ``stages.errors.run``. Only x86-64 is pinned: on ARM
-or macOS the kernels differ anyway and results agree within the metrics gate's tolerances.
+or macOS the kernels differ anyway, and only the metrics gate's tolerances are promised there
+(not measured yet).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import math
 import re
@@ -61,6 +62,12 @@ def _fail(key: str, value: Any, allowed: str) -> ParamsError:
     return ParamsError(f"params.yaml: {key}: {value!r} is not allowed; expected {allowed}")
 
 
+def _suggestion(value: Any, allowed, prefix: str = "") -> str:
+    """`` (did you mean '<prefix><closest>'?)`` when one of ``allowed`` is close, else ''."""
+    close = difflib.get_close_matches(str(value), allowed, n=1)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+
+
 def _check_keys(mapping: Any, where: str, expected: tuple[str, ...]) -> dict:
     """The mapping has exactly ``expected`` keys: no typo slips through, nothing is missing."""
     if not isinstance(mapping, dict):
@@ -68,10 +75,8 @@ def _check_keys(mapping: Any, where: str, expected: tuple[str, ...]) -> dict:
     prefix = f"{where}." if where else ""
     for key in mapping:
         if key not in expected:
-            close = difflib.get_close_matches(str(key), expected, n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
             raise ParamsError(
-                f"params.yaml: unknown key '{prefix}{key}'{hint}; "
+                f"params.yaml: unknown key '{prefix}{key}'{_suggestion(key, expected, prefix)}; "
                 f"allowed keys{' in ' + where if where else ''}: {', '.join(expected)}"
             )
     for key in expected:
@@ -106,6 +111,11 @@ def _real(value: Any, key: str, allowed: str, accept) -> float:
     return number
 
 
+@functools.cache
+def keras_names_table() -> dict[str, list[str]]:
+    return json.loads(KERAS_NAMES.read_text(encoding="utf-8"))
+
+
 # What each table of stages/keras_names.json holds, for error messages.
 KINDS = {
     "activations": "an elementwise activation Keras knows",
@@ -117,7 +127,7 @@ KINDS = {
 
 def parse_params(raw: Any) -> Params:
     """Validate the parsed YAML document and return it as :class:`Params`."""
-    names = json.loads(KERAS_NAMES.read_text(encoding="utf-8"))
+    names = keras_names_table()
     top = _check_keys(raw, "", ("seed", "depth", "replicates", "model", "train", "variants"))
     model = _check_keys(top["model"], "model", ("width",))
     train = _check_keys(
@@ -228,10 +238,9 @@ def _known(value: Any, key: str, kind: str, names: dict[str, list[str]]) -> str:
     allowed = names[kind]
     if isinstance(value, str) and value in allowed:
         return value
-    close = difflib.get_close_matches(str(value), allowed, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise ParamsError(
-        f"params.yaml: {key}: {value!r} is not allowed{hint}; expected {KINDS[kind]}: "
+        f"params.yaml: {key}: {value!r} is not allowed{_suggestion(value, allowed)}; "
+        f"expected {KINDS[kind]}: "
         f"{', '.join(allowed)}"
     )
 

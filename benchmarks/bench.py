@@ -37,7 +37,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
-FIT_EPOCHS = 3  # the write-up's fit is ~1 s an epoch: a few epochs give its steady state
 
 # The measured child reports its own peak memory and that of everything it waited for.
 MEASURED = """
@@ -97,75 +96,6 @@ def machine() -> dict:
     }
 
 
-# -- training throughput (runs in a child process: one TensorFlow import) --------------------
-def throughput() -> dict:
-    sys.path.insert(0, str(REPO))
-    import keras
-    import tensorflow as tf
-
-    from stages.network import Architecture, build_model
-    from stages.params import load_params
-    from stages.prepare import load_split
-    from stages.train import build_trainer
-    from stages.trainer import log_spaced_epochs
-
-    params = load_params(REPO / "params.yaml")
-    variant = params.variants["sigmoid"]
-    architecture = Architecture(params.depth, params.width, variant.activation, variant.initializer)
-    x_train, y_train = load_split(REPO / "data/prepared/train.csv")
-    x_val, y_val = load_split(REPO / "data/prepared/validation.csv")
-    steps = len(x_train)  # batch size 1
-    tf.config.experimental.enable_op_determinism()
-
-    # The write-up's way: model.fit(batch_size=1), timed per epoch by a callback.
-    keras.utils.set_random_seed(params.seed)
-    model = build_model(architecture)
-    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["accuracy"])
-    epoch_seconds: list[float] = []
-
-    class Clock(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_seconds.append(time.perf_counter() - self.started)
-
-    model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
-        epochs=FIT_EPOCHS,
-        batch_size=1,
-        verbose=0,
-        callbacks=[Clock()],
-    )
-    fit_step = statistics.median(epoch_seconds[1:]) / steps  # epoch 1 includes tracing
-
-    # The project's trainer: every replicate of the default run, built as `train` builds it.
-    started = time.perf_counter()
-    _, seeds, trainer = build_trainer(params, "sigmoid", (x_train, y_train, x_val, y_val))
-    trainer.fit(1, seeds)  # compiles
-    compiled = time.perf_counter()
-    trainer.fit(params.epochs, seeds, diagnostic_epochs=log_spaced_epochs(params.epochs))
-    finished = time.perf_counter()
-    replicate_steps = params.replicates * params.epochs * steps
-    steady_step = (finished - compiled) / replicate_steps
-    with_compile_step = (finished - started) / (replicate_steps + params.replicates * steps)
-    return {
-        "fit_seconds_per_step": fit_step,
-        "fit_epoch_seconds": epoch_seconds,
-        "trainer_compile_seconds": compiled - started,
-        "trainer_seconds_for_default_run": finished - compiled,
-        "trainer_seconds_per_replicate_step": steady_step,
-        "trainer_seconds_per_replicate_step_with_compile": with_compile_step,
-        "speedup_steady": fit_step / steady_step,
-        "speedup_with_compile": fit_step / with_compile_step,
-        "replicates": params.replicates,
-        "epochs": params.epochs,
-        "steps_per_epoch": steps,
-    }
-
-
 # -- DVC ---------------------------------------------------------------------------------------
 def wait_for_queue(repo: Path, poll: float = 5.0) -> None:
     while True:
@@ -184,19 +114,7 @@ def verdict(value: float, limit: float, at_least: bool = False) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip-sweep", action="store_true", help="leave out the 12-depth sweep")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results.json")
-    parser.add_argument("--throughput", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.throughput:
-        print(json.dumps(throughput()))
-        return
-
-    results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
-    print(f"machine: {results['machine']}")
-
+def measure_tensorflow_import(results: dict) -> float:
     import_seconds = [measured([sys.executable, "-c", "import tensorflow"], REPO) for _ in range(3)]
     tf_import = statistics.median(s for s, _ in import_seconds)
     results["tensorflow_import_seconds"] = tf_import
@@ -204,9 +122,12 @@ def main() -> None:
         f"bare `import tensorflow`: {tf_import:.2f} s (median of 3), peak "
         f"{max(m for _, m in import_seconds):.0f} MB"
     )
+    return tf_import
 
+
+def measure_throughput(results: dict) -> dict:
     child = subprocess.run(
-        [sys.executable, __file__, "--throughput"],
+        [sys.executable, str(REPO / "benchmarks/throughput.py")],
         env=ENV,
         capture_output=True,
         text=True,
@@ -221,60 +142,51 @@ def main() -> None:
         f"with its {speed['trainer_compile_seconds']:.1f} s compile); speed-up "
         f"{speed['speedup_steady']:.0f}x steady, {speed['speedup_with_compile']:.0f}x with compile"
     )
+    return speed
 
-    workdir = Path(tempfile.mkdtemp(prefix="or-gate-bench-"))
-    try:
-        clone = workdir / "clone"
-        git("clone", "-q", str(REPO), str(clone), cwd=workdir)
-        git("config", "user.name", "benchmark", cwd=clone)  # experiments are git commits
-        git("config", "user.email", "benchmark@example.invalid", cwd=clone)
-        seconds, peak = measured(["dvc", "repro", "-f"], clone)
-        results["fresh_repro"] = {"seconds": seconds, "peak_mb": peak}
-        print(
-            f"fresh `dvc repro -f` (empty cache): {seconds:.1f} s, "
-            f"peak process memory {peak:.0f} MB"
-        )
-        diverged = git("status", "--porcelain", "metrics", cwd=clone).strip()
-        results["fresh_repro"]["metrics_match_committed"] = not diverged
-        print(f"  metrics equal the committed ones: {not diverged}")
 
-        noop = median_seconds(["dvc", "repro"], clone)
-        status = median_seconds(["dvc", "status"], clone)
-        results["noop_repro_seconds"], results["status_seconds"] = noop, status
-        print(f"no-op `dvc repro`: {noop:.2f} s; `dvc status`: {status:.2f} s")
+def measure_dvc(clone: Path, results: dict) -> None:
+    """A fresh repro, no-op repro and status, and one deep experiment, in a fresh clone."""
+    seconds, peak = measured(["dvc", "repro", "-f"], clone)
+    results["fresh_repro"] = {"seconds": seconds, "peak_mb": peak}
+    print(f"fresh `dvc repro -f` (empty cache): {seconds:.1f} s, peak process memory {peak:.0f} MB")
+    changed = git("status", "--porcelain", cwd=clone).strip()
+    results["fresh_repro"]["bytes_match_committed"] = not changed
+    print(f"  every tracked byte equals the committed one: {not changed}")
+    noop = median_seconds(["dvc", "repro"], clone)
+    status = median_seconds(["dvc", "status"], clone)
+    results["noop_repro_seconds"], results["status_seconds"] = noop, status
+    print(f"no-op `dvc repro`: {noop:.2f} s; `dvc status`: {status:.2f} s")
+    seconds, peak = measured(["dvc", "exp", "run", "-S", "depth=10"], clone)
+    results["exp_run_depth_10"] = {"seconds": seconds, "peak_mb": peak}
+    print(f"`dvc exp run -S depth=10`: {seconds:.1f} s, peak process memory {peak:.0f} MB")
 
-        seconds, peak = measured(["dvc", "exp", "run", "-S", "depth=10"], clone)
-        results["exp_run_depth_10"] = {"seconds": seconds, "peak_mb": peak}
-        print(f"`dvc exp run -S depth=10`: {seconds:.1f} s, peak process memory {peak:.0f} MB")
 
-        if not args.skip_sweep:
-            subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
-            subprocess.run(["dvc", "checkout", "-q"], cwd=clone, env=ENV, check=True)
-            subprocess.run(
-                ["dvc", "exp", "run", "--queue", "-S", "depth=range(1,13)"],
-                cwd=clone,
-                env=ENV,
-                check=True,
-                capture_output=True,
-            )
-            started = time.perf_counter()
-            subprocess.run(
-                ["dvc", "queue", "start", "-j", "2"],
-                cwd=clone,
-                env=ENV,
-                check=True,
-                capture_output=True,
-            )
-            wait_for_queue(clone)
-            sweep = time.perf_counter() - started
-            results["sweep_12_depths_seconds"] = sweep
-            print(f"sweep of 12 depths, `dvc queue start -j 2`: {sweep:.0f} s")
-            subprocess.run(["dvc", "queue", "stop"], cwd=clone, env=ENV, capture_output=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+def measure_sweep(clone: Path, results: dict) -> None:
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
+    subprocess.run(["dvc", "checkout", "-q"], cwd=clone, env=ENV, check=True)
+    queue = ["dvc", "exp", "run", "--queue", "-S", "depth=range(1,13)"]
+    subprocess.run(queue, cwd=clone, env=ENV, check=True, capture_output=True)
+    started = time.perf_counter()
+    start = ["dvc", "queue", "start", "-j", "2"]
+    subprocess.run(start, cwd=clone, env=ENV, check=True, capture_output=True)
+    wait_for_queue(clone)
+    results["sweep_12_depths_seconds"] = time.perf_counter() - started
+    print(f"sweep of 12 depths, `dvc queue start -j 2`: {results['sweep_12_depths_seconds']:.0f} s")
+    subprocess.run(["dvc", "queue", "stop"], cwd=clone, env=ENV, capture_output=True)
 
+
+def targets(results: dict, tf_import: float, speed: dict) -> list[tuple]:
+    """(name, value, limit, at_least, unit) of every target this run measured."""
     peaks = [results["fresh_repro"]["peak_mb"], results["exp_run_depth_10"]["peak_mb"]]
-    targets = [
+    found = [
+        (
+            "0. fresh repro equals the committed bytes",
+            results["fresh_repro"]["bytes_match_committed"],
+            1,
+            True,
+            "",
+        ),
         (
             "1. trainer throughput vs model.fit (with compile)",
             speed["speedup_with_compile"],
@@ -290,17 +202,27 @@ def main() -> None:
             "x",
         ),
         ("3a. dvc exp run -S depth=10", results["exp_run_depth_10"]["seconds"], 90, False, "s"),
-        ("4. no-op dvc repro / dvc status", noop / status, 1.3, False, "x"),
+        (
+            "4. no-op dvc repro / dvc status",
+            results["noop_repro_seconds"] / results["status_seconds"],
+            1.3,
+            False,
+            "x",
+        ),
         ("5. peak memory of any stage", max(peaks), 1536, False, "MB"),
     ]
     if "sweep_12_depths_seconds" in results:
-        targets.insert(
-            3, ("3b. sweep of 12 depths, -j 2", results["sweep_12_depths_seconds"], 600, False, "s")
+        found.insert(
+            4, ("3b. sweep of 12 depths, -j 2", results["sweep_12_depths_seconds"], 600, False, "s")
         )
+    return found
+
+
+def report(results: dict, found: list[tuple]) -> None:
     results["targets"] = []
     print("\ntarget                                              measured     limit   verdict")
-    for name, value, limit, at_least, unit in targets:
-        verdict_text = verdict(value, limit, at_least)
+    for name, value, limit, at_least, unit in found:
+        verdict_text = verdict(float(value), limit, at_least)
         results["targets"].append(
             {
                 "target": name,
@@ -312,7 +234,30 @@ def main() -> None:
             }
         )
         bound = ">=" if at_least else "<="
-        print(f"{name:50s} {value:9.2f} {unit:<3s} {bound} {limit:<6g} {verdict_text}")
+        print(f"{name:50s} {float(value):9.2f} {unit:<3s} {bound} {limit:<6g} {verdict_text}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-sweep", action="store_true", help="leave out the 12-depth sweep")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results.json")
+    args = parser.parse_args()
+    results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+    print(f"machine: {results['machine']}")
+    tf_import = measure_tensorflow_import(results)
+    speed = measure_throughput(results)
+    workdir = Path(tempfile.mkdtemp(prefix="or-gate-bench-"))
+    try:
+        clone = workdir / "clone"
+        git("clone", "-q", str(REPO), str(clone), cwd=workdir)
+        git("config", "user.name", "benchmark", cwd=clone)  # experiments are git commits
+        git("config", "user.email", "benchmark@example.invalid", cwd=clone)
+        measure_dvc(clone, results)
+        if not args.skip_sweep:
+            measure_sweep(clone, results)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(results, targets(results, tf_import, speed))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")
 

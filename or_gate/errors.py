@@ -10,7 +10,7 @@ a stage's outputs before running it; a failed ``dvc exp run`` keeps its ``-S`` v
 failing stage adds one line that says how to get back (:data:`RECOVERY_HINT`) when DVC runs it
 (DVC sets ``DVC_STAGE`` for every stage command).
 
-:func:`run` also checks that the numerics are pinned (``stages/numerics.py``) before and
+:func:`run` also checks that the numerics are pinned (``or_gate/numerics.py``) before and
 after the stage's work.
 """
 
@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from typing import NoReturn
 
-from stages import numerics
+from or_gate import numerics
 
 RECOVERY_HINT = (
     "to undo what the failed run changed, run the commands under "

@@ -7,7 +7,7 @@ vl-convert-python package (``vl_convert.javascript_bundle()``, which bundles Veg
 and Vega-Embed and sets ``window.vegaEmbed``). The file is committed; to regenerate it after
 upgrading vl-convert-python (pinned in pyproject.toml)::
 
-    python -m stages.plots_page --out .dvc/plots/offline.html
+    python tools/plots_page.py --out .dvc/plots/offline.html
 
 ``tests/test_plots_page.py`` checks the committed file is what this command writes.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stages.errors import StageError, run
+from or_gate.errors import StageError, run
 
 PAGE = """<!DOCTYPE html>
 <html>
@@ -26,7 +26,7 @@ PAGE = """<!DOCTYPE html>
     {refresh_tag}
     <title>DVC Plot</title>
     <!-- vega, vega-lite and vega-embed, inlined from vl-convert-python {version} by
-         `python -m stages.plots_page`: no network needed -->
+         `python tools/plots_page.py`: no network needed -->
     <script>
 {bundle}
     </script>
@@ -61,7 +61,7 @@ def render_page() -> str:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.plots_page", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python tools/plots_page.py", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path(".dvc/plots/offline.html"))
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)

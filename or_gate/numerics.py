@@ -18,10 +18,10 @@ with AVX-512 against results made on a machine without it, and on an Intel Xeon 
 
 The number of intra-op threads changed nothing (1, 2 and 64 threads gave the same bytes).
 
-These are set by :func:`pin_environment`, which ``stages/__init__.py`` calls, so they are in
+These are set by :func:`pin_environment`, which ``or_gate/__init__.py`` calls, so they are in
 force before any stage module imports NumPy or TensorFlow, whatever the user's environment
 says (a conflicting value is overwritten). :func:`check_pinned` verifies it in the process
-itself; every stage calls it through ``stages.errors.run``. Only x86-64 is pinned: on ARM
+itself; every stage calls it through ``or_gate.errors.run``. Only x86-64 is pinned: on ARM
 or macOS the kernels differ anyway, and only the metrics gate's tolerances are promised there
 (not measured yet).
 """
@@ -92,8 +92,8 @@ def check_pinned() -> None:
         wrong.append("TensorFlow oneDNN")
     if wrong:
         raise RuntimeError(
-            f"numerics not pinned ({', '.join(wrong)}): import the 'stages' package before "
-            "NumPy or TensorFlow, so stages/numerics.py can pin them"
+            f"numerics not pinned ({', '.join(wrong)}): import the 'or_gate' package before "
+            "NumPy or TensorFlow, so or_gate/numerics.py can pin them"
         )
 
 

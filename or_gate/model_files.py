@@ -9,20 +9,24 @@ the archive without the save date, with fixed timestamps, and with shared object
 1, 2, ... in order of appearance (the sharing itself is kept); the result still loads with
 ``keras.saving.load_model(path, safe_mode=True)``.
 
-Writes go to a temporary file in the same directory that is renamed into place, so a
-training killed half-way never leaves a truncated ``replicate_*.keras`` behind.
+Writes go to a hidden ``.<name>.partial`` file in the same directory that is renamed into
+place, so a training killed half-way never leaves a truncated or extra ``*.keras`` behind.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from or_gate.network import Architecture
+
     import keras
+    import numpy as np
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 
@@ -69,17 +73,31 @@ def _normalise(source: Path, target: Path) -> None:
 def save_model(model: keras.Model, path: str | Path) -> None:
     """Save ``model`` to ``path`` (a ``.keras`` file), byte-stable and atomically."""
     path = Path(path)
-    raw = path.with_name(f".{path.stem}.raw.keras")  # Keras insists on the suffix
+    # Keras' own save goes to a scratch directory (it insists on a .keras name), so a kill
+    # mid-save leaves no *.keras file but the real ones beside the models; the normalised
+    # archive is written next to its target and renamed onto it, which is atomic.
     partial = path.with_name(f".{path.stem}.partial")
     try:
-        model.save(raw)
-        _normalise(raw, partial)
+        with tempfile.TemporaryDirectory(prefix="or-gate-save-") as scratch:
+            raw = Path(scratch) / "model.keras"
+            model.save(raw)
+            _normalise(raw, partial)
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, path)
     finally:
-        raw.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
+
+
+def save_models(architecture: Architecture, weights: np.ndarray, model_dir: str | Path) -> None:
+    """Save replicate k's flat weights ``weights[k]`` as ``model_path(model_dir, k)``."""
+    from or_gate.network import build_model
+
+    Path(model_dir).mkdir(parents=True, exist_ok=True)
+    model = build_model(architecture)
+    for k, flat in enumerate(weights):
+        model.set_weights(architecture.layout.unflatten(flat))
+        save_model(model, model_path(model_dir, k))
 
 
 def load_model(path: str | Path) -> keras.Model:

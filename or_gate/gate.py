@@ -1,6 +1,6 @@
 """The metrics gate: fail when results drift from the committed baseline.
 
-    python -m stages.check_metrics [--baseline REV] [--rules .ci/metric_rules.yaml]
+Run as ``python tools/check_metrics.py [--baseline REV] [--rules .ci/metric_rules.yaml]``.
 
 Compares every metrics file DVC tracks (``metrics/<variant>.json``) in the workspace with the
 same file at ``REV`` (default ``HEAD``: the committed results), key by key, through DVC's own
@@ -22,18 +22,15 @@ Exit status: 0 all holds, 1 regression, 2 could not compare.
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import math
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from or_gate.errors import StageError
 
-from stages.errors import StageError, run
+import yaml
 
 PASS, FAIL, ERROR = "ok", "FAIL", "ERROR"
 LIMIT_KINDS = ("max_drop", "max_rise", "max_change")
@@ -229,7 +226,7 @@ def check_expectations(now: dict, expectations: list[Expectation], params: dict)
     return rows
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -246,50 +243,7 @@ def markdown(rows: list[Row], baseline: str) -> str:
         change = "" if row.change is None else f"{row.change:+.6g}"
         verdict = row.verdict + (f": {row.note}" if row.note else "")
         lines.append(
-            f"| {row.variant} | {row.metric} | {_cell(row.baseline)} | {_cell(row.now)} "
+            f"| {row.variant} | {row.metric} | {cell(row.baseline)} | {cell(row.now)} "
             f"| {change} | {row.limit} | {verdict} |"
         )
     return "\n".join(lines)
-
-
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.check_metrics", description=__doc__)
-    parser.add_argument("--baseline", default="HEAD", help="git revision to compare with")
-    parser.add_argument("--rules", type=Path, default=Path(".ci/metric_rules.yaml"))
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--repo", type=Path, default=Path("."))
-    args = parser.parse_args(argv)
-
-    limits, expectations = load_rules(args.rules)
-    try:
-        params = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise StageError(f"{args.params}: cannot read ({error.__class__.__name__})") from None
-    now, baseline = collect_metrics(args.repo, args.baseline)
-    if not now and not baseline:
-        raise StageError("no metrics files found in the workspace or at the baseline")
-    rows = compare(now, baseline, limits) + check_expectations(now, expectations, params)
-    table = markdown(rows, args.baseline)
-    print(table)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(f"### Metrics gate against `{args.baseline}`\n\n{table}\n\n")
-
-    failures = [r for r in rows if r.verdict != PASS]
-    for row in failures:
-        print(
-            f"check_metrics: {row.verdict} {row.variant} {row.metric}: {row.note} "
-            f"(baseline {_cell(row.baseline) or '-'}, now {_cell(row.now) or '-'})",
-            file=sys.stderr,
-        )
-    if any(r.verdict == ERROR for r in rows):
-        sys.exit(2)
-    if failures:
-        sys.exit(1)
-    checked = sum(1 for r in rows if r.metric != "(file)")
-    print(f"\ncheck_metrics: all {checked} checks hold against {args.baseline}")
-
-
-if __name__ == "__main__":
-    run(main)

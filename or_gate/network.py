@@ -9,7 +9,7 @@ The architecture, as the write-up's Keras code builds it::
 :func:`build_model` is that network in Keras; the saved models are such models. Training uses
 the same weights as one flat float32 vector per replicate, stacked into an array of shape
 ``(replicates, parameters)`` (:class:`ParamLayout` says where each kernel and bias lives), so
-that every replicate trains inside one compiled TensorFlow graph (``stages/trainer.py``).
+that every replicate trains inside one compiled TensorFlow graph (``or_gate/training.py``).
 Nothing here imports TensorFlow at module level.
 """
 
@@ -94,7 +94,9 @@ def build_model(architecture: Architecture) -> keras.Sequential:
     """The write-up's network as a Keras model (weights drawn from Keras' global seed)."""
     import keras
 
-    layers = [keras.Input(shape=(INPUTS,))]
+    # Named, not numbered: Keras numbers unnamed inputs per process (input_layer_2, ...),
+    # which would make a saved model's bytes depend on what the process built before.
+    layers = [keras.Input(shape=(INPUTS,), name="input_layer")]
     for index, layer in enumerate(architecture.layers):
         name = layer.role if layer.role != "hidden" else f"hidden_{index}"
         layers.append(

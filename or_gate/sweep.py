@@ -1,36 +1,35 @@
-"""Depth-sweep report: success and collapse against depth, with the born-dead theory.
+"""The depth sweep: success and collapse against depth, with the born-dead theory.
 
-Reads the experiments DVC knows (``dvc exp show --json``, or a file saved from it) and, for
-each depth, the newest experiment at that depth (or only the ones named with
-``--experiments``). Writes into ``--out-dir``:
-
-* ``depth_sweep.csv``: depth, variant, replicates and the variant's success, collapse and
-  born-dead rates;
-* ``depth_sweep.png``: success rate and collapse rate against depth, one line per variant,
-  95% Clopper-Pearson intervals, and the born-dead probability of a width-2 ReLU net,
-  1 - (3/4)^depth, drawn over them.
-
-and prints, for every ReLU variant, the measured born-dead and collapse rates beside the
-theory and the range of rates the theory predicts for that many replicates (the central 95% of
-Binomial(replicates, 1 - (3/4)^depth) / replicates). No TensorFlow here.
-
-    dvc exp run --queue -S 'depth=range(1,13)' && dvc queue start -j 2
-    # ... when `dvc queue status` shows every experiment done:
-    python -m stages.sweep_report --out-dir plots/sweep
+Reads the experiments DVC knows (``dvc exp show --json``) and keeps, for each depth, the
+newest finished experiment at that depth. For each variant it gives success, collapse and
+born-dead rates with 95% Clopper-Pearson intervals, and, for ReLU variants, the born-dead
+probability of a width-2 ReLU net, 1 - (3/4)^depth, with the range of rates the theory
+predicts for that many replicates (the central 95% of Binomial(replicates, p) / replicates).
+``tools/sweep_report.py`` writes the table and figure. No TensorFlow here.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.errors import DataError, run
-from stages.tables import write_csv
+from or_gate.colours import variant_colours
+from or_gate.errors import DataError
 
 CONFIDENCE = 0.95
+TABLE_COLUMNS = (
+    "depth",
+    "variant",
+    "activation",
+    "initializer",
+    "replicates",
+    "success_rate",
+    "collapse_rate",
+    "born_dead_rate",
+    "experiment",
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,21 @@ class VariantResult:
     success_rate: float
     collapse_rate: float
     born_dead_rate: float
+
+
+def write_table(results: list[VariantResult], path: Path) -> None:
+    """``depth_sweep.csv``: one row per depth and variant."""
+    from or_gate.tables import write_csv
+
+    rows = sorted(results, key=lambda r: (r.depth, r.variant))
+    write_csv(path, TABLE_COLUMNS, ([getattr(r, c) for c in TABLE_COLUMNS] for r in rows))
+
+
+def read_table(path: Path) -> list[VariantResult]:
+    from or_gate.tables import read_csv
+
+    table = read_csv(path, TABLE_COLUMNS)
+    return [VariantResult(timestamp="", **row) for row in table.to_dict("records")]
 
 
 def born_dead_probability(depth: int) -> float:
@@ -151,29 +165,29 @@ def theory_table(results: list[VariantResult]) -> str:
     return "\n".join(lines)
 
 
-def draw(results: list[VariantResult], path: Path) -> None:
-    import matplotlib
+def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
+    """Success and collapse rate against depth, one line per variant (``or_gate/sweep.py``)."""
+    from or_gate.figures import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     variants = sorted({r.variant for r in results})
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    colours = variant_colours(variants)
+    figure, panels = new_figure(1, 2, figsize=(11, 4.2), sharey=True)
     for panel, column in zip(panels, ("success_rate", "collapse_rate"), strict=True):
-        for index, variant in enumerate(variants):
+        for variant in variants:
             rows = sorted((r for r in results if r.variant == variant), key=lambda r: r.depth)
             depths = [r.depth for r in rows]
             rates = np.array([getattr(r, column) for r in rows])
             intervals = np.array([clopper_pearson(getattr(r, column), r.replicates) for r in rows])
-            panel.plot(depths, rates, marker="o", color=f"C{index}", label=variant)
+            panel.plot(depths, rates, marker="o", color=colours[variant], label=variant)
             panel.fill_between(
-                depths, intervals[:, 0], intervals[:, 1], color=f"C{index}", alpha=0.12
+                depths, intervals[:, 0], intervals[:, 1], color=colours[variant], alpha=0.12
             )
             if column == "collapse_rate" and rows[0].activation == "relu":
                 born_dead = [r.born_dead_rate for r in rows]
                 panel.plot(
-                    depths, born_dead, "x:", color=f"C{index}", label=f"{variant}: born dead"
+                    depths, born_dead, "x:", color=colours[variant], label=f"{variant}: born dead"
                 )
         depths = np.arange(1, max(r.depth for r in results) + 1)
         if column == "collapse_rate":
@@ -190,64 +204,4 @@ def draw(results: list[VariantResult], path: Path) -> None:
         panel.legend(fontsize="small", loc="center right")
     panels[0].set_ylabel("share of replicates (bands: 95% intervals)")
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.06)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.sweep_report", description=__doc__)
-    parser.add_argument("--exp-json", type=Path, help="saved `dvc exp show --json` output")
-    parser.add_argument("--experiments", nargs="+", help="only these experiments (names)")
-    parser.add_argument("--out-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-
-    results = variant_results(load_experiments(args.exp_json))
-    if args.experiments:
-        unknown = set(args.experiments) - {r.experiment for r in results}
-        if unknown:
-            raise DataError(f"no finished experiment named {', '.join(sorted(unknown))}")
-        results = [r for r in results if r.experiment in args.experiments]
-    results = newest_per_depth(results)
-    if not results:
-        raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
-
-    write_csv(
-        args.out_dir / "depth_sweep.csv",
-        (
-            "depth",
-            "variant",
-            "activation",
-            "initializer",
-            "replicates",
-            "success_rate",
-            "collapse_rate",
-            "born_dead_rate",
-            "experiment",
-        ),
-        (
-            (
-                r.depth,
-                r.variant,
-                r.activation,
-                r.initializer,
-                r.replicates,
-                r.success_rate,
-                r.collapse_rate,
-                r.born_dead_rate,
-                r.experiment,
-            )
-            for r in sorted(results, key=lambda r: (r.depth, r.variant))
-        ),
-    )
-    draw(results, args.out_dir / "depth_sweep.png")
-    depths = sorted({r.depth for r in results})
-    print(
-        f"sweep_report: {len(depths)} depths ({depths[0]}-{depths[-1]}), "
-        f"{len({r.variant for r in results})} variants -> {args.out_dir}"
-    )
-    print(theory_table(results))
-
-
-if __name__ == "__main__":
-    run(main)
+    save_figure(figure, path)

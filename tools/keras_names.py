@@ -3,10 +3,10 @@
 Asking Keras whether it knows a name costs a TensorFlow import (~10 s), and by the time a
 ``train`` stage could ask, DVC has already deleted that stage's outputs. So the ``validate``
 stage, which runs before every other stage and imports no TensorFlow, checks names against
-``stages/keras_names.json`` (``stages/params.py`` reads it), which this module writes from
-Keras itself::
+``or_gate/keras_names.json`` (``or_gate/params.py`` reads it), which this command writes
+from Keras itself::
 
-    python -m stages.keras_names --write
+    python tools/keras_names.py --write
 
 ``tests/test_keras_names.py`` regenerates the table and checks it equals the committed file,
 so the table stays true to the pinned Keras.
@@ -21,7 +21,7 @@ What the table allows (and why):
 * ``optimizers``: the Keras optimizers whose update of a weight depends on that weight's own
   history only (the trainer stacks replicates into one tensor; an optimizer that mixes
   elements, such as Adafactor, Lamb-style trust ratios or Muon, would couple replicates).
-  ``tests/test_trainer.py`` proves each trains a stacked replicate as it trains alone.
+  ``tests/test_training.py`` proves each trains a stacked replicate as it trains alone.
 * ``losses``: Keras loss functions (not ``Loss`` classes) by name.
 """
 
@@ -30,8 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from stages.errors import run
-from stages.params import KERAS_NAMES as TABLE
+from or_gate.errors import run
+from or_gate.params import KERAS_NAMES as TABLE
 
 ELEMENTWISE_OPTIMIZERS = (
     "adadelta",
@@ -111,7 +111,7 @@ def render(table: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.keras_names", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python tools/keras_names.py", description=__doc__)
     parser.add_argument("--write", action="store_true", help=f"write {TABLE.name}")
     args = parser.parse_args(argv)
     text = render(generate())

@@ -1,0 +1,169 @@
+"""The figures of the ``plot`` stage, drawn with matplotlib from the pipeline's records.
+
+Every function takes ``tables`` ({variant: {"training": ..., "evaluation": ...}}, as
+``or_gate/records.py`` reads them), draws one figure and saves it as a PNG without a
+"Software" text chunk, so the bytes depend on the drawing, not on the version string. Variant
+colours come from ``or_gate/colours.py``, the same as in DVC's charts.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from or_gate.charts import gradient_profile
+
+import numpy as np
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Exact zeros cannot sit on a log axis; they are drawn at this height and labelled.
+DRAWN_ZERO = 1e-40
+
+
+def new_figure(rows: int, columns: int, figsize: tuple[float, float], **options):
+    """A figure and its axes, without pyplot (no global state, nothing to close)."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(rows, columns, **options)
+
+
+def save_figure(figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # No "Software" text chunk: the bytes then depend on the drawing, not the version string.
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+
+
+def draw_learning_curves(name: str, history: pd.DataFrame, out_dir: Path) -> None:
+    for quantity in ("accuracy", "loss"):
+        figure, axes = new_figure(1, 1, figsize=(6, 4))
+        for replicate, rows in history.groupby("replicate"):
+            first = replicate == history["replicate"].min()
+            axes.plot(
+                rows["epoch"],
+                rows[quantity],
+                color="C0",
+                alpha=0.7,
+                label="train" if first else None,
+            )
+            axes.plot(
+                rows["epoch"],
+                rows[f"val_{quantity}"],
+                color="C1",
+                alpha=0.7,
+                label="validation" if first else None,
+            )
+        axes.set(title=f"{name}: model {quantity}", xlabel="epoch", ylabel=quantity)
+        if quantity == "loss":
+            axes.set_yscale("log")
+        axes.legend(loc="best")
+        figure.subplots_adjust(left=0.14, right=0.97, bottom=0.13, top=0.91)
+        save_figure(figure, out_dir / name / f"{quantity}.png")
+
+
+def draw_comparison(tables: dict, metrics: dict[str, dict], colours: dict, path: Path) -> None:
+    figure, (curves, rates) = new_figure(1, 2, figsize=(11, 4))
+    for name, t in tables.items():
+        loss = t["training"]["history"].pivot(index="epoch", columns="replicate", values="loss")
+        curves.plot(loss.index, loss.median(axis=1), color=colours[name], label=name)
+        curves.fill_between(
+            loss.index, loss.min(axis=1), loss.max(axis=1), color=colours[name], alpha=0.2
+        )
+    curves.set(
+        title="training loss (median, band = min-max over replicates)",
+        xlabel="epoch",
+        ylabel="loss",
+    )
+    curves.set_yscale("log")
+    curves.legend()
+    names = list(metrics)
+    positions = np.arange(len(names))
+    rates.bar(
+        positions - 0.2, [metrics[n]["success_rate"] for n in names], 0.4, label="success rate"
+    )
+    rates.bar(
+        positions + 0.2, [metrics[n]["collapse_rate"] for n in names], 0.4, label="collapse rate"
+    )
+    rates.set_xticks(positions, names)
+    rates.set(ylim=(0, 1.05), title="share of replicates")
+    rates.legend()
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.2)
+    save_figure(figure, path)
+
+
+def draw_gradients(tables: dict, colours: dict, path: Path) -> None:
+    figure, axes = new_figure(1, 1, figsize=(7, 4.5))
+    zeros = False
+    for name, t in tables.items():
+        gradients = t["training"]["gradients"]
+        for epoch, style in ((0, "--"), (int(gradients["epoch"].max()), "-")):
+            profile = gradient_profile(gradients, epoch)
+            zeros |= bool((profile["kernel_gradient_norm"] == 0).any())
+            norm = profile["kernel_gradient_norm"].clip(lower=DRAWN_ZERO)
+            label = f"{name}, {'init' if epoch == 0 else f'epoch {epoch}'}"
+            axes.plot(profile["layer"], norm, style, marker="o", color=colours[name], label=label)
+    axes.set_yscale("log")
+    if zeros:
+        axes.axhline(DRAWN_ZERO, color="grey", linewidth=0.5)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.set(
+        title="loss-gradient norm per layer kernel (median over replicates)",
+        xlabel="layer (0 = input layer, last = output layer)",
+        ylabel="|dL/dW|" + (f"  (exact 0 drawn at {DRAWN_ZERO:g})" if zeros else ""),
+    )
+    axes.legend(fontsize="small")
+    figure.subplots_adjust(left=0.14, right=0.97, bottom=0.12, top=0.92)
+    save_figure(figure, path)
+
+
+def draw_units(tables: dict, colours: dict, path: Path) -> None:
+    figure, panels = new_figure(1, 2, figsize=(11, 4), sharey=True)
+    for column, axes in zip(("dead_fraction", "saturated_fraction"), panels, strict=True):
+        for name, t in tables.items():
+            units = t["training"]["units"]
+            for epoch, style in ((0, "--"), (int(units["epoch"].max()), "-")):
+                at_epoch = units[(units["epoch"] == epoch) & (units["role"] != "output")]
+                share = at_epoch.groupby("layer")[column].mean()
+                label = f"{name}, {'init' if epoch == 0 else f'epoch {epoch}'}"
+                axes.plot(
+                    share.index, share.values, style, marker="o", color=colours[name], label=label
+                )
+        axes.set(
+            title=f"{column.replace('_', ' ')} of units (mean over replicates)",
+            xlabel="layer (0 = input layer)",
+            ylim=(-0.05, 1.05),
+        )
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    panels[0].legend(fontsize="small")
+    figure.subplots_adjust(left=0.06, right=0.98, bottom=0.13, top=0.9, wspace=0.08)
+    save_figure(figure, path)
+
+
+def draw_decision_surfaces(tables: dict, path: Path) -> None:
+    count = len(tables)
+    columns = min(count, 4)
+    rows = math.ceil(count / columns)
+    figure, panels = new_figure(
+        rows, columns, figsize=(3.6 * columns + 1.2, 3.4 * rows), squeeze=False
+    )
+    figure.subplots_adjust(left=0.08, right=0.86, bottom=0.14, top=0.88, wspace=0.4, hspace=0.45)
+    for axes in panels.ravel()[count:]:
+        axes.set_visible(False)
+    for axes, (name, t) in zip(panels.ravel(), tables.items(), strict=False):
+        surface = t["evaluation"]["decision_surface"].pivot(
+            index="x2", columns="x1", values="prediction"
+        )
+        image = axes.imshow(
+            surface.values, origin="lower", extent=(0, 1, 0, 1), vmin=0, vmax=1, cmap="coolwarm"
+        )
+        if np.ptp(surface.values) > 0:
+            axes.contour(surface.columns, surface.index, surface.values, levels=[0.5], colors="k")
+        for x1, x2 in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            axes.scatter(
+                x1, x2, s=80, marker="o" if x1 or x2 else "X", color="k", clip_on=False, zorder=3
+            )
+        axes.set(title=f"{name} (replicate 0)", xlabel="x1", ylabel="x2")
+    figure.colorbar(image, cax=figure.add_axes((0.89, 0.2, 0.015, 0.6)), label="output")
+    save_figure(figure, path)

@@ -1,0 +1,107 @@
+"""What the evaluation measures: one variant's replicates summarised as metrics.
+
+Definitions:
+    success: test accuracy 1.0 (threshold 0.5, as Keras' binary accuracy);
+    collapse: the outputs for the four truth-table inputs span less than ``COLLAPSE_SPAN``,
+        i.e. the network answers (nearly) the same thing whatever the input;
+    born dead: at initialisation some hidden layer outputs 0 for every training input, so the
+        signal is cut and the output is exactly constant (Lu et al. 2019);
+    gradients.log10_ratio_*: log10(|dL/d kernel of the first hidden layer| /
+        |dL/d bias of the output layer|), median over replicates; exact zeros are floored at
+        ``GRADIENT_FLOOR`` so the number stays finite (a born-dead net scores about -299);
+    dead_units / saturated_units: the mean share of hidden units dead or saturated, at
+        initialisation and after the last epoch (see ``or_gate/diagnostics.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLLAPSE_SPAN = 0.01
+GRADIENT_FLOOR = 1e-300  # the smallest gradient norm a log10 is taken of
+
+
+def replicate_scores(y_test: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """Accuracy (threshold 0.5) and MSE of one replicate on the test set, by scikit-learn."""
+    from sklearn.metrics import accuracy_score, mean_squared_error
+
+    finite = bool(np.all(np.isfinite(predictions)))
+    labels = (predictions > 0.5).astype(int)
+    return {
+        "accuracy": float(accuracy_score(y_test.astype(int), labels)),
+        "mse": float(mean_squared_error(y_test, predictions)) if finite else math.nan,
+    }
+
+
+def log10_ratio(numerator: float, denominator: float) -> float:
+    return math.log10(max(numerator, GRADIENT_FLOOR)) - math.log10(max(denominator, GRADIENT_FLOOR))
+
+
+def gradient_ratios(gradients: pd.DataFrame, epoch: int) -> list[float]:
+    """Per replicate: first hidden kernel's gradient norm over the output bias's, in log10."""
+    at_epoch = gradients[gradients["epoch"] == epoch]
+    first_hidden = at_epoch[(at_epoch["role"] == "hidden") & (at_epoch["layer"] == 1)]
+    output = at_epoch[at_epoch["role"] == "output"]
+    kernel = first_hidden.set_index("replicate")["kernel_gradient_norm"].sort_index()
+    bias = output.set_index("replicate")["bias_gradient_norm"].sort_index()
+    return [log10_ratio(k, b) for k, b in zip(kernel.to_numpy(), bias.to_numpy(), strict=True)]
+
+
+def unit_fractions(units: pd.DataFrame, epoch: int, column: str) -> np.ndarray:
+    """Per replicate and hidden layer, the share of units dead/saturated: (R, depth)."""
+    hidden = units[(units["epoch"] == epoch) & (units["role"] == "hidden")]
+    table = hidden.pivot(index="replicate", columns="layer", values=column).sort_index()
+    return table.sort_index(axis=1).to_numpy(dtype=float)
+
+
+def variant_metrics(
+    y_test: np.ndarray,
+    test_predictions: np.ndarray,
+    truth_table_predictions: np.ndarray,
+    gradients: pd.DataFrame,
+    units: pd.DataFrame,
+) -> dict:
+    """All metrics of one variant. Predictions are (replicates, rows)."""
+    scores = [replicate_scores(y_test, p) for p in test_predictions]
+    accuracy = np.array([s["accuracy"] for s in scores])
+    spans = truth_table_predictions.max(axis=1) - truth_table_predictions.min(axis=1)
+    final = int(gradients["epoch"].max())
+    dead_init = unit_fractions(units, 0, "dead_fraction")
+    return {
+        "replicates": len(scores),
+        "test": {
+            "accuracy": float(accuracy.mean()),
+            "accuracy_min": float(accuracy.min()),
+            "mse": float(np.mean([s["mse"] for s in scores])),
+        },
+        "success_rate": float(np.mean(accuracy == 1.0)),
+        "collapse_rate": float(np.mean(spans < COLLAPSE_SPAN)),
+        "born_dead_rate": float(np.mean(np.any(dead_init == 1.0, axis=1))),
+        "gradients": {
+            "log10_ratio_at_init": float(np.median(gradient_ratios(gradients, 0))),
+            "log10_ratio_final": float(np.median(gradient_ratios(gradients, final))),
+        },
+        "dead_units": {
+            "init": float(dead_init.mean()),
+            "final": float(unit_fractions(units, final, "dead_fraction").mean()),
+        },
+        "saturated_units": {
+            "init": float(unit_fractions(units, 0, "saturated_fraction").mean()),
+            "final": float(unit_fractions(units, final, "saturated_fraction").mean()),
+        },
+    }
+
+
+def summary_line(name: str, metrics: dict) -> str:
+    return (
+        f"evaluate: {name}: test accuracy {metrics['test']['accuracy']:.3f} "
+        f"(min {metrics['test']['accuracy_min']:.3f}), success {metrics['success_rate']:.2f}, "
+        f"collapse {metrics['collapse_rate']:.2f}, born dead {metrics['born_dead_rate']:.2f}, "
+        f"log10 gradient ratio at init {metrics['gradients']['log10_ratio_at_init']:.1f}"
+    )

@@ -1,0 +1,65 @@
+"""The math of R replicates of one network, stacked: forward pass, loss and accuracy.
+
+Every replicate's weights are one float32 vector (``ParamLayout`` in ``or_gate/network.py``
+says where each kernel and bias lives), stacked into one ``(R, P)`` tensor. Inputs are
+``(R, rows, 2)``: each replicate sees its own rows. Keras' own activation and loss functions
+do the arithmetic, so the numbers are ``keras.Model``'s (``tests/test_training.py`` checks
+against ``keras.Model.fit``). Used by the compiled training loop (``or_gate/training.py``) and
+the diagnostics (``or_gate/diagnostics.py``).
+"""
+
+from __future__ import annotations
+
+from or_gate.network import Architecture
+
+import keras
+import tensorflow as tf
+
+
+class StackedNetwork:
+    """R replicates of ``architecture``, evaluated on stacked flat weights."""
+
+    def __init__(self, architecture: Architecture, replicates: int, loss: str) -> None:
+        self.layout = architecture.layout
+        self.activations = [
+            keras.activations.get(layer.activation) for layer in architecture.layers
+        ]
+        self.replicates = replicates
+        self.loss_fn = keras.losses.get(loss)
+
+    def layers(self, flat: tf.Tensor) -> list[tuple[tf.Tensor, tf.Tensor]]:
+        """(kernel, bias) of every layer, each with a leading replicate axis."""
+        parts = tf.split(flat, self.layout.sizes, axis=1)
+        shaped = [
+            tf.reshape(part, (self.replicates, *shape))
+            for part, shape in zip(parts, self.layout.shapes, strict=True)
+        ]
+        return list(zip(shaped[0::2], shaped[1::2], strict=True))
+
+    def forward(self, flat: tf.Tensor, x: tf.Tensor) -> tuple[list, list]:
+        """x: (R, n, 2). Returns every layer's pre-activations and outputs, each (R, n, units)."""
+        pre_activations, outputs = [], []
+        h = x
+        for (kernel, bias), activation in zip(self.layers(flat), self.activations, strict=True):
+            z = tf.matmul(h, kernel) + bias[:, None, :]
+            h = activation(z)
+            pre_activations.append(z)
+            outputs.append(h)
+        return pre_activations, outputs
+
+    def loss(self, flat, x, y, mask=None):
+        """Mean loss over the rows of each replicate's batch, shape (R,), and the predictions.
+
+        ``mask`` (one weight per row) leaves a short last batch's padding out, as Keras
+        divides by the real batch size.
+        """
+        prediction = self.forward(flat, x)[1][-1]
+        per_row = self.loss_fn(y[..., None], prediction)  # (R, n)
+        if mask is None:
+            return tf.reduce_mean(per_row, axis=1), prediction[..., 0]
+        return tf.reduce_sum(per_row * mask, axis=1) / tf.reduce_sum(mask), prediction[..., 0]
+
+    @staticmethod
+    def correct(prediction, y):
+        """1 where the prediction is right at Keras' binary-accuracy threshold 0.5, else 0."""
+        return tf.cast(tf.equal(tf.cast(prediction > 0.5, tf.float32), y), tf.float32)

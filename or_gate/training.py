@@ -1,0 +1,235 @@
+"""Train R replicates of the network at once, inside one XLA-compiled TensorFlow graph.
+
+Why not ``model.fit``: at batch size 1 it costs 3-7 ms a step here, minutes per model.
+The arithmetic is microseconds; the time is framework overhead. So:
+
+* every replicate's weights are one float32 vector, stacked into one ``(R, P)`` variable;
+  each replicate is fed its own shuffled sample, and the loss is the SUM of the replicates'
+  losses, so each replicate's gradient is exactly its own. Keras optimizers such as Adam are
+  elementwise, so each replicate's update is exactly what it would be alone;
+* whole epochs run inside one ``tf.function(jit_compile=True)``: a loop over epochs and
+  steps, with no Python between steps.
+
+The math is ``keras.Model.fit``'s: the Keras optimizer object itself, the Keras loss function
+with "sum over batch size" reduction, Keras' binary accuracy at 0.5, the epoch's loss and
+accuracy as running means over the epoch's batches (before each update, like ``fit``), and
+validation on the held-out rows at the end of each epoch. ``tests/test_training.py`` checks
+the stacked, reshuffled case against ``keras.Model.fit`` fed the same row orders.
+
+Between chunks of epochs the trainer returns to Python to report progress and, at the epochs
+in ``diagnostic_epochs``, to measure the network (``or_gate/diagnostics.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from or_gate.diagnostics import Diagnostics, diagnose
+from or_gate.network import Architecture, stacked_initial_weights
+from or_gate.params import Params, Train
+from or_gate.stacked import StackedNetwork
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+# The compiled loop runs at most this many epochs per call. One fixed shape for its input
+# means one compilation, whatever the number of epochs.
+CHUNK_EPOCHS = 20
+
+
+class Splits(NamedTuple):
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+@dataclass
+class TrainingResult:
+    weights: np.ndarray  # (R, P) final flat weights
+    history: dict[str, np.ndarray]  # loss, accuracy, val_loss, val_accuracy: (epochs, R)
+    diagnostics: dict[int, Diagnostics] = field(default_factory=dict)  # by epoch (0 = init)
+
+
+def log_spaced_epochs(epochs: int) -> list[int]:
+    """0 (initialisation), 1, 2, 4, 8, ... and the last epoch."""
+    marks = {0, epochs}
+    power = 1
+    while power < epochs:
+        marks.add(power)
+        power *= 2
+    return sorted(marks)
+
+
+def chunk_boundaries(epochs: int, stops: list[int]) -> list[int]:
+    """Epochs after which the compiled loop hands back to Python: every ``stops`` epoch
+    (diagnostics, progress) and at least every ``CHUNK_EPOCHS``; always ends at ``epochs``."""
+    marks = {e for e in stops if 0 < e <= epochs}
+    boundaries, previous = [], 0
+    for mark in sorted(marks | {epochs}):
+        boundaries += [*range(previous + CHUNK_EPOCHS, mark, CHUNK_EPOCHS), mark]
+        previous = mark
+    return boundaries
+
+
+def epoch_orders(rngs: list | None, replicates: int, rows: int, epochs: int) -> np.ndarray:
+    """(epochs, R, rows): the order replicate k sees the rows in, each epoch.
+
+    ``rngs[k]`` reshuffles replicate k every epoch, as ``fit(shuffle=True)`` does; with
+    ``rngs=None`` the rows stay in order, as ``fit(shuffle=False)``.
+    """
+    if rngs is None:
+        return np.broadcast_to(np.arange(rows, dtype=np.int32), (epochs, replicates, rows))
+    orders = [[rng.permutation(rows) for rng in rngs] for _ in range(epochs)]
+    return np.array(orders, dtype=np.int32).reshape(epochs, replicates, rows)
+
+
+class StackedTrainer:
+    """R independent replicates of one architecture, trained as one stacked network."""
+
+    def __init__(
+        self, architecture: Architecture, initial_weights: np.ndarray, data: Splits, train: Train
+    ) -> None:
+        self.replicates = int(initial_weights.shape[0])
+        self.network = StackedNetwork(architecture, self.replicates, train.loss)
+        self.weights = keras.Variable(np.asarray(initial_weights, np.float32), name="stacked")
+        self.optimizer = keras.optimizers.get(
+            {"class_name": train.optimizer, "config": {"learning_rate": train.learning_rate}}
+        )
+        self.optimizer.build([self.weights])
+        self.x_train, self.y_train, self.x_val, self.y_val = (
+            tf.constant(array, tf.float32) for array in data
+        )
+        self.batch_size = train.batch_size
+        self.epochs = train.epochs
+        rows = len(data.x_train)
+        self.steps = -(-rows // self.batch_size)
+        # The last batch of an epoch may be short; padding keeps shapes static for XLA and the
+        # mask keeps the padding out of the loss.
+        self.mask = np.zeros((self.steps, self.batch_size), np.float32)
+        self.mask.reshape(-1)[:rows] = 1.0
+        self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=True, autograph=False)
+
+    def _train_step(self, batch_indices, mask, step, epoch, loss_sum, correct_sum):
+        indices = batch_indices[epoch, step]  # (R, batch)
+        x = tf.gather(self.x_train, indices)
+        y = tf.gather(self.y_train, indices)
+        step_mask = mask[step]
+        with tf.GradientTape() as tape:
+            losses, prediction = self.network.loss(self.weights.value, x, y, step_mask)
+            total = tf.reduce_sum(losses)
+        gradient = tape.gradient(total, self.weights.value)
+        self.optimizer.apply([gradient], [self.weights])
+        loss_sum += losses * tf.reduce_sum(step_mask)
+        correct_sum += tf.reduce_sum(self.network.correct(prediction, y) * step_mask, axis=1)
+        return step + 1, epoch, loss_sum, correct_sum
+
+    def _validate(self):
+        """Validation loss and accuracy of every replicate: (R,) each."""
+        if not self.x_val.shape[0]:  # no validation rows: Keras reports no val_* at all
+            nan = tf.fill([self.replicates], np.float32(np.nan))
+            return nan, nan
+        x_val = tf.broadcast_to(self.x_val, (self.replicates, *self.x_val.shape))
+        y_val = tf.broadcast_to(self.y_val, (self.replicates, *self.y_val.shape))
+        val_loss, val_prediction = self.network.loss(self.weights.value, x_val, y_val)
+        return val_loss, tf.reduce_mean(self.network.correct(val_prediction, y_val), axis=1)
+
+    def _train_chunk_graph(self, batch_indices, epochs_to_run):
+        """Run ``epochs_to_run`` epochs; batch_indices: (max_epochs, steps, R, batch) int32.
+
+        Plain ``tf.while_loop``s, traced without autograph (tracing is a good part of the
+        start-up cost). The epoch loop has no maximum trip count and writes into a
+        preallocated tensor, not a TensorArray: either would make XLA take the loop bound as
+        a compile-time constant and recompile (~1 s) for every distinct chunk length.
+        """
+        rows = float(self.x_train.shape[0])
+        mask = tf.constant(self.mask)
+
+        def train_epoch(epoch, history):
+            zeros = tf.zeros([self.replicates])
+            _, _, loss_sum, correct_sum = tf.while_loop(
+                lambda step, *_: step < self.steps,
+                lambda *state: self._train_step(batch_indices, mask, *state),
+                (tf.constant(0), epoch, zeros, zeros),
+            )
+            val_loss, val_accuracy = self._validate()
+            row = tf.stack([loss_sum / rows, correct_sum / rows, val_loss, val_accuracy])
+            return epoch + 1, tf.tensor_scatter_nd_update(history, [[epoch]], row[None])
+
+        history = tf.zeros((batch_indices.shape[0], len(HISTORY_KEYS), self.replicates))
+        _, history = tf.while_loop(
+            lambda epoch, _: epoch < epochs_to_run, train_epoch, (tf.constant(0), history)
+        )
+        return history
+
+    def diagnose(self) -> Diagnostics:
+        return diagnose(self.network, self.weights.value, self.x_train, self.y_train)
+
+    def _run_chunk(self, orders: np.ndarray) -> np.ndarray:
+        """Train the epochs of ``orders`` (epochs, R, rows); their history (epochs, 4, R)."""
+        count, rows = len(orders), orders.shape[2]
+        padded = np.zeros((CHUNK_EPOCHS, self.replicates, self.steps * self.batch_size), np.int32)
+        padded[:count, :, :rows] = orders
+        # (epochs, R, steps*batch) -> (epochs, steps, R, batch)
+        batches = padded.reshape(CHUNK_EPOCHS, self.replicates, self.steps, self.batch_size)
+        chunk = self._train_chunk(tf.constant(batches.transpose(0, 2, 1, 3)), tf.constant(count))
+        return np.asarray(chunk)[:count]
+
+    def fit(
+        self,
+        shuffle_seeds: list[int] | None,
+        *,
+        diagnostic_epochs: list[int] = (),
+        on_progress: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+        orders: np.ndarray | None = None,
+    ) -> TrainingResult:
+        """Train for ``train.epochs``; ``shuffle_seeds[k]`` reshuffles replicate k every epoch.
+
+        ``shuffle_seeds=None`` keeps the rows in order (``fit(shuffle=False)``); ``orders``
+        (epochs, R, rows) gives every epoch's row order explicitly instead (for oracles).
+        ``on_progress(epoch, last_epoch_history)`` is called about ten times, and at every
+        diagnostic epoch.
+        """
+        epochs, rows = self.epochs, int(self.x_train.shape[0])
+        rngs = None if shuffle_seeds is None else [np.random.default_rng(s) for s in shuffle_seeds]
+        progress_every = max(1, -(-epochs // 10))
+        progress_marks = set(range(progress_every, epochs, progress_every)) | {epochs}
+        diagnostics = {0: self.diagnose()} if 0 in diagnostic_epochs else {}
+        history = {key: [] for key in HISTORY_KEYS}
+        done = 0
+        for boundary in chunk_boundaries(epochs, [*diagnostic_epochs, *progress_marks]):
+            if orders is not None:
+                chunk_orders = orders[done:boundary]
+            else:
+                chunk_orders = epoch_orders(rngs, self.replicates, rows, boundary - done)
+            chunk = self._run_chunk(chunk_orders)
+            for index, key in enumerate(HISTORY_KEYS):
+                history[key].append(chunk[:, index])
+            done = boundary
+            if done in diagnostic_epochs:
+                diagnostics[done] = self.diagnose()
+            if on_progress is not None and (done in progress_marks or done in diagnostic_epochs):
+                on_progress(done, {key: values[-1][-1] for key, values in history.items()})
+        return TrainingResult(
+            weights=np.asarray(self.weights.value),
+            history={key: np.concatenate(values) for key, values in history.items()},
+            diagnostics=diagnostics,
+        )
+
+
+def seeds_of(params: Params) -> list[int]:
+    """Replicate k's seed: ``seed + k`` (its initial weights and its shuffling)."""
+    return [params.seed + k for k in range(params.replicates)]
+
+
+def trainer_for(params: Params, variant: str, data: Splits) -> tuple[Architecture, StackedTrainer]:
+    """The stacked trainer of one variant's replicates, as ``params`` say."""
+    spec = params.variants[variant]
+    architecture = Architecture(params.depth, params.model.width, spec.activation, spec.initializer)
+    weights = stacked_initial_weights(architecture, seeds_of(params))
+    return architecture, StackedTrainer(architecture, weights, data, params.train)

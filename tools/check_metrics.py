@@ -1,0 +1,83 @@
+"""The metrics gate: fail when results drift from the committed baseline.
+
+    python tools/check_metrics.py [--baseline REV] [--rules .ci/metric_rules.yaml]
+
+Compares every ``metrics/<variant>.json`` in the workspace with REV's (default ``HEAD``) and
+applies the rules in ``--rules``; see ``or_gate/gate.py`` for what it checks. Prints a
+Markdown table (also appended to ``$GITHUB_STEP_SUMMARY`` when that is set) and one line per
+failure. Exit status: 0 all holds, 1 regression, 2 could not compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from or_gate.errors import StageError, run
+from or_gate.gate import (
+    ERROR,
+    PASS,
+    cell,
+    check_expectations,
+    collect_metrics,
+    compare,
+    load_rules,
+    markdown,
+)
+
+import yaml
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python tools/check_metrics.py", description=__doc__)
+    parser.add_argument("--baseline", default="HEAD", help="git revision to compare with")
+    parser.add_argument("--rules", type=Path, default=Path(".ci/metric_rules.yaml"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--repo", type=Path, default=Path("."))
+    parser.add_argument(
+        "--expectations-only",
+        action="store_true",
+        help="check only the science (expectations), not moves against the baseline; "
+        "fails if no expectation applies to the workspace's params",
+    )
+    args = parser.parse_args(argv)
+
+    limits, expectations = load_rules(args.rules)
+    try:
+        params = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise StageError(f"{args.params}: cannot read ({error.__class__.__name__})") from None
+    now, baseline = collect_metrics(args.repo, args.baseline)
+    if not now and not baseline:
+        raise StageError("no metrics files found in the workspace or at the baseline")
+    science = check_expectations(now, expectations, params)
+    if args.expectations_only and not science:
+        raise StageError(f"no expectation in {args.rules} applies to {args.params}")
+    rows = science if args.expectations_only else compare(now, baseline, limits) + science
+    table = markdown(rows, args.baseline)
+    print(table)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(f"### Metrics gate against `{args.baseline}`\n\n{table}\n\n")
+
+    failures = [r for r in rows if r.verdict != PASS]
+    for row in failures:
+        print(
+            f"check_metrics: {row.verdict} {row.variant} {row.metric}: {row.note} "
+            f"(baseline {cell(row.baseline) or '-'}, now {cell(row.now) or '-'})",
+            file=sys.stderr,
+        )
+    if any(r.verdict == ERROR for r in rows):
+        sys.exit(2)
+    if failures:
+        sys.exit(1)
+    checked = sum(1 for r in rows if r.metric != "(file)")
+    against = "the science" if args.expectations_only else args.baseline
+    print(f"\ncheck_metrics: all {checked} checks hold against {against}")
+
+
+if __name__ == "__main__":
+    run(main)

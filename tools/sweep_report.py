@@ -1,0 +1,73 @@
+"""Depth-sweep report: success and collapse against depth, with the born-dead theory.
+
+Reads the experiments DVC knows (``dvc exp show --json``, or a file saved from it) and, for
+each depth, the newest experiment at that depth (or only the ones named with
+``--experiments``). Writes into ``--out-dir``:
+
+* ``depth_sweep.csv``: depth, variant, replicates and the variant's success, collapse and
+  born-dead rates;
+* ``depth_sweep.png``: success rate and collapse rate against depth, one line per variant,
+  95% Clopper-Pearson intervals, and the born-dead probability of a width-2 ReLU net,
+  1 - (3/4)^depth, drawn over them.
+
+and prints, for every ReLU variant, the measured born-dead and collapse rates beside the
+theory and the range of rates the theory predicts for that many replicates (the central 95% of
+Binomial(replicates, 1 - (3/4)^depth) / replicates). No TensorFlow here.
+
+    dvc exp run --queue -S 'depth=range(1,13)' && dvc queue start -j 2
+    # ... when `dvc queue status` shows every experiment done:
+    python tools/sweep_report.py --out-dir plots/sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from or_gate.errors import DataError, run
+from or_gate.sweep import (
+    draw_depth_sweep,
+    load_experiments,
+    newest_per_depth,
+    read_table,
+    theory_table,
+    variant_results,
+    write_table,
+)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python tools/sweep_report.py", description=__doc__)
+    parser.add_argument("--exp-json", type=Path, help="saved `dvc exp show --json` output")
+    parser.add_argument("--experiments", nargs="+", help="only these experiments (names)")
+    parser.add_argument(
+        "--from-csv", type=Path, help="redraw from a depth_sweep.csv this command wrote"
+    )
+    parser.add_argument("--out-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    if args.from_csv is not None:
+        results = read_table(args.from_csv)
+    else:
+        results = variant_results(load_experiments(args.exp_json))
+    if args.experiments:
+        unknown = set(args.experiments) - {r.experiment for r in results}
+        if unknown:
+            raise DataError(f"no finished experiment named {', '.join(sorted(unknown))}")
+        results = [r for r in results if r.experiment in args.experiments]
+    results = newest_per_depth(results)
+    if not results:
+        raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
+
+    write_table(results, args.out_dir / "depth_sweep.csv")
+    draw_depth_sweep(results, args.out_dir / "depth_sweep.png")
+    depths = sorted({r.depth for r in results})
+    print(
+        f"sweep_report: {len(depths)} depths ({depths[0]}-{depths[-1]}), "
+        f"{len({r.variant for r in results})} variants -> {args.out_dir}"
+    )
+    print(theory_table(results))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -7,7 +7,7 @@ the instruction sets NumPy, oneDNN and XLA may use)::
     python tests/cpu_emulation.py unpinned   # as the emulated CPU would run without them
 
 ``unpinned`` loads NumPy and TensorFlow and runs one op and one XLA compilation before the
-``stages`` package is imported, so the emulated environment, not the pin, decides which
+``or_gate`` package is imported, so the emulated environment, not the pin, decides which
 kernels are used (NumPy reads its variable at import, oneDNN and XLA at first use).
 """
 
@@ -28,11 +28,12 @@ def warm_up_unpinned() -> None:
 
 
 def digest() -> dict[str, str]:
-    import numpy as np
+    from or_gate.model_files import load_model, save_model
+    from or_gate.network import Architecture, build_model, stacked_initial_weights
+    from or_gate.training import Splits, StackedTrainer
 
-    from stages.model_files import load_model, save_model
-    from stages.network import Architecture, build_model, stacked_initial_weights
-    from stages.trainer import StackedTrainer
+    import numpy as np
+    from helpers import train_settings
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(40, 2)).astype(np.float32)
@@ -42,16 +43,10 @@ def digest() -> dict[str, str]:
     trainer = StackedTrainer(
         architecture,
         stacked_initial_weights(architecture, seeds),
-        x[:32],
-        y[:32],
-        x[32:],
-        y[32:],
-        batch_size=1,
-        optimizer="adam",
-        learning_rate=0.01,
-        loss="mean_squared_error",
+        Splits(x[:32], y[:32], x[32:], y[32:]),
+        train_settings(epochs=5, learning_rate=0.01),
     )
-    result = trainer.fit(5, seeds, diagnostic_epochs=[0, 5])
+    result = trainer.fit(seeds, diagnostic_epochs=[0, 5])
     gradients = np.concatenate(
         [d.kernel_gradient_norm.ravel() for _, d in sorted(result.diagnostics.items())]
     )
@@ -81,5 +76,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "unpinned":
         warm_up_unpinned()
     else:
-        import stages  # noqa: F401  (pins, as in every stage process)
+        import or_gate  # noqa: F401  (pins, as in every stage process)
     print(json.dumps(digest()))

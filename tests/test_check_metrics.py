@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO, git_commit_all, quiet_env, run
+from helpers import REPO, git_commit_all, quiet_env, run
 
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
 
@@ -34,8 +33,7 @@ def gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable,
-            "-m",
-            "stages.check_metrics",
+            str(REPO / "tools/check_metrics.py"),
             "--rules",
             str(REPO / ".ci/metric_rules.yaml"),
             *args,
@@ -62,7 +60,7 @@ def test_identical_metrics_pass(gated):
     result = gate(gated)
     assert result.returncode == 0, result.stderr
     assert "| relu | test.accuracy |" in result.stdout
-    assert "all 42 checks hold against HEAD" in result.stdout
+    assert "all 43 checks hold against HEAD" in result.stdout
 
 
 def test_a_move_within_tolerance_passes(gated):
@@ -151,12 +149,65 @@ def test_the_science_is_checked_only_where_it_applies(gated):
     edit(gated, "sigmoid", lambda d: d["test"].update(accuracy=0.99))
     failing = gate(gated)
     assert "FAIL sigmoid test.accuracy: the science does not hold at depth=1" in failing.stderr
-    # The same numbers committed at depth 10: no depth-1 expectation applies, nothing moved.
+    # The same numbers committed at depth 3: no depth-1 expectation applies, nothing moved.
+    (gated / "params.yaml").write_text(
+        (gated / "params.yaml").read_text().replace("depth: 1", "depth: 3")
+    )
+    git_commit_all(gated, "a depth-3 baseline")
+    assert gate(gated).returncode == 0
+
+
+def at_depth_10(document: dict, variant: str) -> None:
+    """What a depth-10 run measures (the expectations' side of it)."""
+    if variant == "leaky_relu":
+        document["success_rate"] = 1.0
+    else:
+        document["collapse_rate"] = 1.0
+        document["gradients"]["log10_ratio_at_init"] = -21.6 if variant == "sigmoid" else -299.1
+        document["saturated_units"]["final"] = 0.0 if variant == "sigmoid" else 1.0
+
+
+def test_the_science_at_depth_10_is_checked_without_a_baseline(gated):
     (gated / "params.yaml").write_text(
         (gated / "params.yaml").read_text().replace("depth: 1", "depth: 10")
     )
-    git_commit_all(gated, "a depth-10 baseline")
-    assert gate(gated).returncode == 0
+    for variant in VARIANTS:
+        edit(gated, variant, lambda d, v=variant: at_depth_10(d, v))
+    result = gate(gated, "--expectations-only")
+    assert result.returncode == 0, result.stderr
+    assert "all 7 checks hold against the science" in result.stdout
+    edit(gated, "relu", lambda d: d["gradients"].update(log10_ratio_at_init=-5.0))
+    result = gate(gated, "--expectations-only")
+    assert result.returncode == 1
+    assert failing_lines(result) == [
+        "check_metrics: FAIL relu gradients.log10_ratio_at_init: the science does not hold "
+        "at depth=10 (baseline -, now -5)"
+    ]
+
+
+def test_expectations_only_refuses_params_no_expectation_applies_to(gated, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "expectations:\n"
+        "  - {variant: sigmoid, metric: success_rate, at_least: 1, when: {depth: 1}}\n"
+    )
+    (gated / "params.yaml").write_text(
+        (gated / "params.yaml").read_text().replace("depth: 1", "depth: 3")
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools/check_metrics.py"),
+            "--rules",
+            str(rules),
+            "--expectations-only",
+        ],
+        cwd=gated,
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+    )
+    assert result.returncode == 2 and "no expectation in" in result.stderr
 
 
 def test_the_table_goes_to_the_github_step_summary(gated, tmp_path):
@@ -171,7 +222,7 @@ def test_broken_rules_cannot_be_used(gated, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text("limits:\n  - metric: test.accuracy\n    max_drop: 0.1\n    max_rise: 0.1\n")
     result = subprocess.run(
-        [sys.executable, "-m", "stages.check_metrics", "--rules", str(rules)],
+        [sys.executable, str(REPO / "tools/check_metrics.py"), "--rules", str(rules)],
         cwd=gated,
         capture_output=True,
         text=True,

@@ -6,9 +6,9 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
-
-from tests.conftest import REPO
+from helpers import REPO
 
 WORKFLOW = REPO / ".github/workflows/ci.yml"
 
@@ -79,10 +79,13 @@ def test_workflow_installs_tests_reproduces_and_gates():
     assert re.search(r"^dvc repro$", script, re.M)
     assert re.search(r"^pytest -m slow$", script, re.M)
     assert script.index("dvc repro") < script.index('test -z "$(git status --porcelain)"')
-    assert 'python -m stages.check_metrics --baseline "origin/$BASE"' in script
+    assert 'python tools/check_metrics.py --baseline "origin/$BASE"' in script
     assert 'dvc metrics diff "origin/$BASE" --md' in script
     assert 'dvc params diff "origin/$BASE" --md' in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
+    assert script.index("dvc exp run -S depth=10") < script.index(
+        "python tools/check_metrics.py --expectations-only"
+    )
 
 
 def test_ci_run_installs_as_the_readme_says_and_gates():
@@ -92,8 +95,52 @@ def test_ci_run_installs_as_the_readme_says_and_gates():
             assert command in script, command
     assert "python -m pytest" in script or re.search(r"^pytest$", script, re.M)
     assert re.search(r"^pytest -m slow$", script, re.M)
-    assert script.index("dvc repro") < script.index(
-        "python -m stages.check_metrics --baseline HEAD"
+    assert script.index("dvc repro") < script.index("python tools/check_metrics.py --baseline HEAD")
+    assert script.index("dvc exp run -S depth=10") < script.index(
+        "python tools/check_metrics.py --expectations-only"
     )
     # CI installs Chromium and must run the browser tests (CI=true turns a skip into a failure)
     assert "apt-get install -y -qq chromium" in script
+
+
+def third_party_imports(folders: tuple[str, ...]) -> set[str]:
+    """Top-level modules the code imports that are neither the standard library nor ours."""
+    import ast
+
+    ours = {"or_gate", "helpers", "cpu_emulation", "test_colours"}
+    found = set()
+    for folder in folders:
+        for path in (REPO / folder).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    found |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found.add(node.module.split(".")[0])
+    return {m for m in found if m not in sys.stdlib_module_names and m not in ours}
+
+
+def declared(extra: str | None = None) -> set[str]:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    specs = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
+    return {re.split(r"[=<>\[ ]", spec, maxsplit=1)[0].lower() for spec in specs}
+
+
+@pytest.mark.parametrize(
+    ("folders", "extra"),
+    # the pipeline needs only the runtime dependencies; tools, benchmark and tests the test extra
+    [(("or_gate", "stages"), None), (("tools", "benchmarks", "tests"), "test")],
+)
+def test_every_third_party_import_is_declared(folders, extra):
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    modules = third_party_imports(folders)
+    assert "numpy" in modules
+    missing = {
+        module: distributions.get(module)
+        for module in modules
+        if not {d.lower() for d in distributions.get(module, [module])} & declared(extra)
+    }
+    assert missing == {}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from or_gate.network import Architecture, build_model, initial_weights, stacked_initial_weights
+
 import keras
 import numpy as np
 import pytest
-
-from stages.network import Architecture, build_model, initial_weights, stacked_initial_weights
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,10 @@ import os
 import subprocess
 import sys
 
-import pytest
+from or_gate import numerics
 
-from stages import numerics
-from tests.conftest import REPO, duplicate
-from tests.test_robustness_e2e import fingerprint
+import pytest
+from helpers import REPO, duplicate, fingerprint
 
 NUMPY_ABOVE_AVX2 = "X86_V4 AVX512_ICL AVX512_SPR"
 # name -> the environment variables that make this machine behave like that CPU.
@@ -121,7 +120,7 @@ def test_a_process_that_loaded_numpy_first_is_refused():
         "import sys, numpy\n"
         "from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__\n"
         "if not any(__cpu_features__.get(n) for n in __cpu_dispatch__): sys.exit(3)\n"
-        "from stages import numerics\n"
+        "from or_gate import numerics\n"
         "numerics.check_pinned()\n"
     )
     result = subprocess.run(
@@ -154,7 +153,7 @@ def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, 
             else (entry["prog"], None)
         ] = entry
     assert set(seen) == {
-        ("params", None),
+        ("validate", None),
         ("prepare", None),
         ("train", "sigmoid"),
         ("evaluate", None),

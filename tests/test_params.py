@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 
+from or_gate.errors import ParamsError
+from or_gate.params import load_params, parse_params
+
 import pytest
 import yaml
-
-from stages.errors import ParamsError
-from stages.params import load_params, parse_params
-from tests.conftest import REPO, quiet_env
+from helpers import REPO, quiet_env
 
 
 @pytest.fixture()
@@ -31,7 +32,7 @@ def with_change(raw: dict, dotted: str, value) -> dict:
 
 def test_committed_params_are_valid():
     params = load_params(REPO / "params.yaml")
-    assert params.depth >= 1
+    assert params.depth >= 1 and params.model.width >= 1 and params.train.batch_size >= 1
     assert {"sigmoid", "relu", "leaky_relu"} <= set(params.variants)
 
 
@@ -87,7 +88,9 @@ def test_missing_key_is_rejected(raw):
 @pytest.mark.parametrize("name", ["Tanh", "1st", "a-b", "x y", "relu;rm"])
 def test_variant_names_must_be_shell_safe(raw, name):
     raw["variants"][name] = {"activation": "tanh", "initializer": "glorot_uniform"}
-    with pytest.raises(ParamsError, match=r"\[a-z\]\[a-z0-9_\]\*"):
+    with pytest.raises(
+        ParamsError, match=rf"variants: name '{re.escape(name)}'.*\[a-z\]\[a-z0-9_\]\*"
+    ):
         parse_params(raw)
 
 
@@ -99,7 +102,9 @@ def test_variant_needs_exactly_activation_and_initializer(raw):
 
 def test_learning_rate_written_without_a_dot_is_a_number(raw):
     # PyYAML reads 1e-3 as a string; YAML 1.2 and DVC mean a number.
-    assert parse_params(with_change(raw, "train.learning_rate", "1e-3")).learning_rate == 0.001
+    assert (
+        parse_params(with_change(raw, "train.learning_rate", "1e-3")).train.learning_rate == 0.001
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,7 +132,7 @@ def test_keras_names_are_checked_without_tensorflow(raw, key, value, expected):
 def test_validation_imports_no_tensorflow(tmp_path):
     """The validate stage runs before anything is deleted and must stay fast."""
     code = (
-        "import sys; from stages.params import load_params; load_params('params.yaml'); "
+        "import sys; from or_gate.params import load_params; load_params('params.yaml'); "
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     result = subprocess.run(
@@ -141,7 +146,7 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path, raw):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
     result = subprocess.run(
-        [sys.executable, "-m", "stages.params", str(path)],
+        [sys.executable, "stages/validate.py", str(path)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -149,9 +154,24 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path, raw):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "params: error: params.yaml: depth: 'three' is not allowed; expected an integer >= 1"
+        "validate: error: params.yaml: depth: 'three' is not allowed; expected an integer >= 1"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_or_gate_debug_shows_the_traceback(tmp_path, raw):
+    raw["depth"] = "three"
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    command = [sys.executable, "stages/validate.py", str(path)]
+    quiet = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=quiet_env())
+    debug = subprocess.run(
+        command, capture_output=True, text=True, cwd=REPO, env=quiet_env(OR_GATE_DEBUG="1")
+    )
+    assert quiet.returncode == debug.returncode == 2
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "ParamsError" in debug.stderr
 
 
 def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
@@ -168,9 +188,9 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
 
 
 def test_the_duplicate_key_loader_is_a_safe_loader(tmp_path):
-    from stages.params import _UniqueKeyLoader
+    from or_gate.yaml_files import UniqueKeyLoader
 
-    assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
+    assert issubclass(UniqueKeyLoader, yaml.SafeLoader)
     path = tmp_path / "params.yaml"
     path.write_text("seed: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
@@ -182,3 +202,15 @@ def test_invalid_yaml_names_the_line(tmp_path):
     path.write_text("seed: 7\ndepth: [1\n")
     with pytest.raises(ParamsError, match=r"not valid YAML at line \d+"):
         load_params(path)
+
+
+def test_the_docs_parameter_table_is_generated_from_the_declaration(tmp_path):
+    out = tmp_path / "params.md"
+    subprocess.run(
+        [sys.executable, "tools/params_table.py", "--out", str(out)], cwd=REPO, check=True
+    )
+    assert (REPO / "docs/params.md").read_text() == out.read_text(), (
+        "docs/params.md is stale: run `python tools/params_table.py`"
+    )
+    for key in ("seed", "depth", "model.width", "train.batch_size", "train.validation_split"):
+        assert f"| `{key}` |" in out.read_text()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
-
-from tests.conftest import SMALL_PARAMS, run
+from helpers import SMALL_PARAMS, duplicate, git_commit_all, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
 
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
+PNG = b"\x89PNG\r\n\x1a\n"
 METRIC_KEYS = {
     "replicates",
     "test.accuracy",
@@ -40,42 +41,60 @@ def flatten(document: dict, prefix: str = "") -> dict:
     return flat
 
 
-def read_rows(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def test_repro_writes_every_output(reproduced_repo):
+def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
+    """Every file the stages write exists, has the rows its parameters imply, and agrees
+    with what it is computed from (recomputed here from the records, not by the code)."""
     repo = reproduced_repo
     replicates, epochs = SMALL_PARAMS["replicates"], SMALL_PARAMS["train.epochs"]
+    diagnosed = [0, 1, 2, 3]  # log-spaced epochs for 3 epochs: 0, 1, 2, then the last
     for name in VARIANTS:
         metrics = flatten(json.loads((repo / "metrics" / f"{name}.json").read_text()))
         assert set(metrics) == METRIC_KEYS, name
         assert metrics["replicates"] == replicates
-        assert all(isinstance(v, int | float) for v in metrics.values())
-        assert 0 <= metrics["collapse_rate"] <= 1 and 0 <= metrics["success_rate"] <= 1
         models = sorted((repo / "models" / name).glob("*.keras"))
         assert [m.name for m in models] == [f"replicate_{k:03d}.keras" for k in range(replicates)]
-        history = read_rows(repo / "plots/train" / name / "history.csv")
+        training, evaluation = repo / "data/training" / name, repo / "data/evaluation" / name
+        history = pd.read_csv(training / "history.csv")
         assert len(history) == replicates * epochs
-        assert set(history[0]) == {
-            "replicate",
-            "epoch",
-            "loss",
-            "accuracy",
-            "val_loss",
-            "val_accuracy",
-        }
-        predictions = read_rows(repo / "plots/evaluate" / name / "predictions.csv")
+        assert history[["loss", "accuracy", "val_loss", "val_accuracy"]].notna().all().all()
+        units = pd.read_csv(training / "units.csv")
+        gradients = pd.read_csv(training / "gradients.csv")
+        layers = 2 + 1  # input, depth 1, output
+        for table in (units, gradients):
+            assert sorted(table["epoch"].unique()) == diagnosed
+            assert len(table) == len(diagnosed) * replicates * layers
+        assert (gradients[["kernel_gradient_norm", "bias_gradient_norm"]] >= 0).all().all()
+        hidden = units[units["role"] == "hidden"]
+        for when, epoch in (("init", 0), ("final", epochs)):
+            at = hidden[hidden["epoch"] == epoch]
+            assert metrics[f"dead_units.{when}"] == pytest.approx(at["dead_fraction"].mean())
+            saturated = at["saturated_fraction"].mean()
+            assert metrics[f"saturated_units.{when}"] == pytest.approx(saturated)
+        predictions = pd.read_csv(evaluation / "predictions.csv")
         assert len(predictions) == replicates * (7 + 4)
+        test = predictions[predictions["split"] == "test"]
+        correct = ((test["prediction"] > 0.5).astype(int) == test["y"]).groupby(test["replicate"])
+        assert metrics["test.accuracy"] == pytest.approx(correct.mean().mean())
+        assert metrics["test.mse"] == pytest.approx(
+            ((test["prediction"] - test["y"]) ** 2).groupby(test["replicate"]).mean().mean()
+        )
+        truth = predictions[predictions["split"] == "truth_table"]
+        spans = truth.groupby("replicate")["prediction"].agg(lambda p: p.max() - p.min())
+        assert metrics["collapse_rate"] == pytest.approx((spans < 0.01).mean())
+        surface = pd.read_csv(evaluation / "decision_surface.csv")
+        assert len(surface) == 41 * 41 and surface["prediction"].between(0, 1).all()
         for figure in ("accuracy.png", "loss.png"):
-            assert (repo / "plots/figures" / name / figure).stat().st_size > 1000
+            assert (repo / "plots/figures" / name / figure).read_bytes()[:8] == PNG
     for figure in ("comparison.png", "gradients.png", "units.png", "decision_surfaces.png"):
-        assert (repo / "plots/figures" / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (repo / "plots/figures" / figure).read_bytes()[:8] == PNG
     for chart in ("accuracy", "val_accuracy", "loss", "val_loss"):
-        rows = read_rows(repo / "plots/combined" / f"{chart}.csv")
-        assert {row["variant"] for row in rows} == set(VARIANTS)
+        rows = pd.read_csv(repo / "plots/charts" / f"{chart}.csv")
+        assert set(rows["variant"]) == set(VARIANTS)
         assert len(rows) == len(VARIANTS) * replicates * epochs
+    for when in ("init", "final"):
+        profile = pd.read_csv(repo / "plots/charts" / f"gradient_profile_{when}.csv")
+        assert len(profile) == len(VARIANTS) * layers
+        assert np.isfinite(profile["log10_gradient_norm"]).all()
 
 
 def test_models_are_in_the_dvc_cache(reproduced_repo):
@@ -100,3 +119,30 @@ def test_second_repro_does_nothing(reproduced_repo):
     assert "Data and pipelines are up to date." in result.stdout
     status = run(["dvc", "status"], reproduced_repo)
     assert "Data and pipelines are up to date." in status.stdout
+
+
+def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_repo, tmp_path):
+    repo = duplicate(reproduced_repo, tmp_path / "repo")
+    git_commit_all(repo, "results")
+    result = run(
+        [
+            "dvc",
+            "exp",
+            "run",
+            "-S",
+            "depth=2",
+            "-S",
+            "+variants.tanh={activation: tanh, initializer: glorot_uniform}",
+        ],
+        repo,
+    )
+    assert "Running stage 'prepare'" not in result.stdout  # its inputs did not change
+    assert "Running stage 'train@tanh'" in result.stdout
+    assert "Running stage 'train@sigmoid'" in result.stdout  # depth changed for every variant
+    tanh = json.loads((repo / "metrics/tanh.json").read_text())
+    assert tanh["replicates"] == SMALL_PARAMS["replicates"]
+    units = pd.read_csv(repo / "data/training/tanh/units.csv")
+    assert units["layer"].max() == 3  # input, two hidden, output
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    experiments = [e for b in shown for e in b.get("experiments") or []]
+    assert len(experiments) == 1

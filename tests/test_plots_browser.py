@@ -6,12 +6,12 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-
-from stages.plots_page import render_page
-from tests.conftest import REPO, git_commit_all, run
+from helpers import REPO, duplicate, git_commit_all, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
 
@@ -42,8 +42,10 @@ def find_browser() -> str:
     pytest.skip(NO_BROWSER)
 
 
-def test_the_committed_page_template_is_what_the_command_writes():
-    assert (REPO / ".dvc/plots/offline.html").read_text(encoding="utf-8") == render_page()
+def test_the_committed_page_template_is_what_the_command_writes(tmp_path):
+    page = tmp_path / "offline.html"
+    run([sys.executable, str(REPO / "tools/plots_page.py"), "--out", str(page)], REPO)
+    assert (REPO / ".dvc/plots/offline.html").read_text(encoding="utf-8") == page.read_text()
     assert "html_template = plots/offline.html" in (REPO / ".dvc/config").read_text()
 
 
@@ -128,17 +130,27 @@ def test_plots_show_renders_every_chart_offline(browser, reproduced_repo):
     assert report["refused"] == [] and report["errors"] == []
 
 
-def test_plots_diff_overlays_revisions(browser, reproduced_repo, tmp_path):
-    repo = reproduced_repo
+def test_plots_diff_overlays_two_different_revisions(browser, reproduced_repo, tmp_path):
+    repo = duplicate(reproduced_repo, tmp_path / "repo")  # the shared fixture stays as it is
     git_commit_all(repo, "results")
+    committed = (repo / "plots/charts/loss.csv").read_text().splitlines()
+    # The workspace's loss curves: the committed ones, doubled.
+    doubled = [committed[0]] + [
+        ",".join([*row.split(",")[:-1], repr(2 * float(row.split(",")[-1]))])
+        for row in committed[1:]
+    ]
+    (repo / "plots/charts/loss.csv").write_text("\n".join(doubled) + "\n")
     out = tmp_path / "diff"
     run(["dvc", "plots", "diff", "HEAD", "--out", str(out)], repo)
     report = open_offline(browser, out / "index.html", ARTIFACTS / "plots_diff.png")
     assert len(report["charts"]) == CHARTS and all(c["drawn"] for c in report["charts"])
-    html = (out / "index.html").read_text()
-    specs = _embedded_specs(html)
-    revisions = {row["rev"] for spec in specs for row in spec["data"]["values"]}
-    assert revisions == {"HEAD", "workspace"}
+    specs = _embedded_specs((out / "index.html").read_text())
+    loss = next(spec for spec in specs if "Training loss" in json.dumps(spec.get("title")))
+    by_revision: dict[str, list[float]] = {}
+    for row in loss["data"]["values"]:
+        by_revision.setdefault(row["rev"], []).append(float(row["loss"]))
+    assert set(by_revision) == {"HEAD", "workspace"}
+    np.testing.assert_allclose(by_revision["workspace"], 2 * np.array(by_revision["HEAD"]))
     assert all({"variant", "rev"} <= set(spec["data"]["values"][0]) for spec in specs)
 
 

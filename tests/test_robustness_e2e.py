@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import duplicate, edit_params, interrupt_when, run
+from helpers import duplicate, edit_params, fingerprint, interrupt_when, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
-
-OUTPUTS = ("models", "metrics", "plots", "data/prepared", "dvc.lock")
-
-
-def fingerprint(repo: Path) -> dict[str, str]:
-    """sha256 of every file the pipeline writes."""
-    digests = {}
-    for name in OUTPUTS:
-        root = repo / name
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            if path.name != ".gitignore":
-                digests[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests
 
 
 def test_repro_twice_gives_the_same_bytes(mini_repo, tmp_path):
@@ -48,7 +31,10 @@ def test_repro_twice_gives_the_same_bytes(mini_repo, tmp_path):
         ("depth=three", "depth: 'three' is not allowed; expected an integer >= 1"),
         ("depth=0", "depth: 0 is not allowed; expected an integer >= 1"),
         ("train.validation_split=1.5", "train.validation_split: 1.5 is not allowed"),
-        ("+variants.Bad-Name={activation: relu, initializer: uniform}", "variant name 'Bad-Name'"),
+        (
+            "+variants.Bad-Name={activation: relu, initializer: uniform}",
+            "variants: name 'Bad-Name' is not allowed",
+        ),
     ],
 )
 def test_bad_params_fail_the_experiment_with_one_line(mini_repo, tmp_path, override, expected):
@@ -60,14 +46,15 @@ def test_bad_params_fail_the_experiment_with_one_line(mini_repo, tmp_path, overr
     assert "Traceback" not in result.stderr
 
 
-def test_training_killed_halfway_leaves_no_model_and_repro_completes(mini_repo, tmp_path):
+def test_training_killed_halfway_is_rerun_by_the_next_repro(mini_repo, tmp_path):
+    """SIGKILL mid-training: DVC must not take the stage as done, and the next `dvc repro`
+    trains it again. (A model file is never half written: tests/test_model_files.py kills a
+    process mid-save; two runs give the same bytes: test_repro_twice_gives_the_same_bytes.)"""
     repo = duplicate(mini_repo, tmp_path / "repo")
     edit_params(repo, **{"train.epochs": 60})
     seen = interrupt_when(["dvc", "repro"], repo, "train@sigmoid: epoch", signal.SIGKILL)
     assert any("train@sigmoid: epoch" in line for line in seen), "".join(seen)
-    for model in (repo / "models").glob("sigmoid/replicate_*.keras"):
-        with zipfile.ZipFile(model) as archive:  # any model present is complete
-            assert archive.testzip() is None
+    assert "train@sigmoid" in run(["dvc", "status"], repo).stdout  # not taken as done
     result = run(["dvc", "repro"], repo)
     assert "Running stage 'train@sigmoid'" in result.stdout
     assert sorted(p.name for p in (repo / "models/sigmoid").iterdir()) == [
@@ -97,18 +84,20 @@ def read_metrics(repo: Path) -> dict:
     return json.loads((repo / "metrics/sigmoid.json").read_text())
 
 
+@pytest.mark.slow  # four trainings: CI runs it with `pytest -m slow`
 def test_parallel_queued_experiments_equal_sequential_ones(mini_repo, tmp_path):
     repo = duplicate(mini_repo, tmp_path / "repo")
     run(["dvc", "exp", "run", "--queue", "-S", "depth=2,4"], repo)
     run(["dvc", "queue", "start", "-j", "2"], repo)
     try:
         deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
+        while True:
             status = run(["dvc", "queue", "status"], repo).stdout
             if " Queued" not in status and " Running" not in status:
                 break
+            assert time.monotonic() < deadline, f"queue not done after 600 s:\n{status}"
             time.sleep(3)
-        assert " Failed" not in status and "Success" in status, status
+        assert " Failed" not in status and status.count("Success") == 2, status
     finally:
         run(["dvc", "queue", "stop", "--kill"], repo, check=False)
     parallel = {}

@@ -1,47 +1,198 @@
-"""dvc.yaml lists, for every stage, each project module its script imports."""
+"""dvc.yaml is the wiring diagram: each stage runs one script, depends on exactly the code it
+runs, and lists exactly the params it reads; only train and evaluate load TensorFlow."""
 
 from __future__ import annotations
 
 import ast
+import runpy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
+from helpers import REPO, quiet_env
+from pydantic import BaseModel
 
-from tests.conftest import REPO
-
+STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 # errors.py only formats failures: a change there cannot change any output.
-NOT_A_RESULT = {"stages/errors.py"}
+NOT_A_RESULT = {"or_gate/errors.py"}
+# Data files a module reads, which are code in all but name.
+READS = {"or_gate/params.py": {"or_gate/keras_names.json"}}
 
 
-def project_imports(tree: ast.Module) -> set[str]:
-    """stages/*.py files one module's ``from stages... import ...`` lines name."""
+def definition(stage: str) -> dict:
+    return STAGES[stage].get("do", STAGES[stage])
+
+
+def script_of(stage: str) -> str:
+    return definition(stage)["cmd"].split("python ", 1)[1].split()[0]
+
+
+def imported_modules(tree: ast.Module) -> set[str]:
+    """or_gate/*.py files one module imports, outside ``if TYPE_CHECKING:`` blocks."""
+    skip = {
+        id(node)
+        for parent in ast.walk(tree)
+        if isinstance(parent, ast.If) and getattr(parent.test, "id", "") == "TYPE_CHECKING"
+        for node in ast.walk(parent)
+    }
     names = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("stages"):
+        if id(node) in skip:
             continue
-        if node.module == "stages":  # from stages import numerics
-            names |= {f"stages/{alias.name}.py" for alias in node.names}
-        else:
-            names.add("stages/" + node.module.split(".", 1)[1] + ".py")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("or_gate"):
+            if node.module == "or_gate":  # from or_gate import figures
+                names |= {f"or_gate/{alias.name}.py" for alias in node.names}
+            else:
+                names.add(node.module.replace(".", "/") + ".py")
+        elif isinstance(node, ast.Import):
+            names |= {
+                a.name.replace(".", "/") + ".py"
+                for a in node.names
+                if a.name.startswith("or_gate.")
+            }
     return names
 
 
-def imported_modules(path) -> set[str]:
-    """stages/*.py files a module runs, directly or through the modules it imports; the
-    package's __init__.py runs first in every stage process."""
-    found, todo = set(), [path, "stages/__init__.py"]
+def code_run_by(script: str) -> set[str]:
+    """Every project file a script runs, through the modules it imports (the package's
+    __init__.py runs first), and the data files those read."""
+    found, todo = set(), [script, "or_gate/__init__.py"]
     while todo:
         module = todo.pop()
         found.add(module)
-        todo += project_imports(ast.parse((REPO / module).read_text())) - found
-    return found - NOT_A_RESULT - {path}
+        todo += imported_modules(ast.parse((REPO / module).read_text())) - found
+    for module in list(found):
+        found |= READS.get(module, set())
+    return found - NOT_A_RESULT
 
 
-@pytest.mark.parametrize("stage", ["validate", "prepare", "train", "evaluate", "plot"])
-def test_each_stage_depends_on_the_code_it_runs(stage):
-    definition = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][stage]
-    definition = definition.get("do", definition)
-    module = "stages/" + definition["cmd"].split("-m stages.", 1)[1].split()[0] + ".py"
-    deps = set(definition["deps"])
-    assert module in deps
-    assert imported_modules(module) <= deps, imported_modules(module) - deps
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_each_stage_depends_on_exactly_the_code_it_runs(stage):
+    deps = {d for d in definition(stage)["deps"] if d.startswith(("stages/", "or_gate/"))}
+    assert deps == code_run_by(script_of(stage))
+
+
+def test_stages_holds_exactly_one_script_per_stage():
+    assert sorted(p.name for p in (REPO / "stages").iterdir() if p.name != "__pycache__") == sorted(
+        Path(script_of(stage)).name for stage in STAGES
+    )
+
+
+class Recorder:
+    """Wraps the validated params and records every dotted key the code reads."""
+
+    def __init__(self, value, key: str, log: set[str]):
+        self._value, self._key, self._log = value, key, log
+
+    def _child(self, value, key: str):
+        if isinstance(value, BaseModel | dict):
+            return Recorder(value, key, self._log)
+        self._log.add(key)
+        return value
+
+    def __getattr__(self, name: str):
+        return self._child(getattr(self._value, name), f"{self._key}.{name}".lstrip("."))
+
+    def __getitem__(self, name: str):  # variants[name]
+        return self._child(self._value[name], f"{self._key}.{name}")
+
+    def __contains__(self, name: str) -> bool:
+        self._log.add(f"{self._key}.{name}")
+        return name in self._value
+
+    def __iter__(self):  # the whole mapping
+        self._log.add(self._key)
+        return iter(self._value)
+
+    def __len__(self):
+        self._log.add(self._key)
+        return len(self._value)
+
+
+def covered(key: str, listed: set[str]) -> bool:
+    return any(key == item or key.startswith(item + ".") for item in listed)
+
+
+STAGE_ARGS = {
+    "prepare": ["--raw-dir", "data/raw", "--out-dir", "{out}/prepared"],
+    "train@sigmoid": [
+        "--variant",
+        "sigmoid",
+        "--data-dir",
+        "data/prepared",
+        "--model-dir",
+        "{out}/models",
+        "--records-dir",
+        "{out}/training",
+    ],
+    "evaluate": [
+        "--data-dir",
+        "data/prepared",
+        "--models-dir",
+        "models",
+        "--training-dir",
+        "data/training",
+        "--metrics-dir",
+        "{out}/metrics",
+        "--evaluation-dir",
+        "{out}/evaluation",
+    ],
+    "plot": [
+        "--training-dir",
+        "data/training",
+        "--evaluation-dir",
+        "data/evaluation",
+        "--metrics-dir",
+        "metrics",
+        "--figures-dir",
+        "{out}/figures",
+        "--charts-dir",
+        "{out}/charts",
+    ],
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("reproduced")
+@pytest.mark.parametrize("stage", list(STAGE_ARGS))
+def test_each_stage_lists_exactly_the_params_it_reads(
+    stage, reproduced_repo, tmp_path, monkeypatch
+):
+    import or_gate.params
+
+    log: set[str] = set()
+    real = or_gate.params.load_params
+    monkeypatch.setattr(or_gate.params, "load_params", lambda path: Recorder(real(path), "", log))
+    monkeypatch.chdir(reproduced_repo)
+    name, _, variant = stage.partition("@")
+    script = runpy.run_path(str(REPO / script_of(name)), run_name="recorded")
+    script["main"]([a.format(out=tmp_path) for a in STAGE_ARGS[stage]])
+    listed = {p.replace("${key}", variant) for p in definition(name).get("params", [])}
+    assert log, "the stage read no params at all?"
+    assert {key for key in log if not covered(key, listed)} == set(), "read but not listed"
+    assert {item for item in listed if not any(covered(k, {item}) for k in log)} == set(), (
+        "listed but never read"
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("reproduced")
+@pytest.mark.parametrize("stage", ["validate", "prepare", "plot"])
+def test_only_train_and_evaluate_load_tensorflow(stage, reproduced_repo, tmp_path):
+    args = [] if stage == "validate" else [a.format(out=tmp_path) for a in STAGE_ARGS[stage]]
+    code = (
+        "import runpy, sys; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__'); "
+        "print('tensorflow loaded:', 'tensorflow' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / script_of(stage)), *args],
+        cwd=reproduced_repo,
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "tensorflow loaded: False"

@@ -1,0 +1,209 @@
+"""Helpers the tests share: running commands, copies of the repository, small training data.
+
+Imported as ``helpers`` (pytest puts this folder on ``sys.path`` for its conftest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import or_gate  # noqa: F401  (pins the numerical kernels before NumPy or TensorFlow load)
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Outputs of the pipeline: an end-to-end copy starts without them, so `dvc repro` makes all.
+GENERATED = (
+    "dvc.lock",
+    "metrics",
+    "models",
+    "plots",
+    "data/prepared",
+    "data/training",
+    "data/evaluation",
+    "data/validated.txt",
+    "dvc_plots",
+)
+
+
+def quiet_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
+    env.pop("OR_GATE_DEBUG", None)
+    return {**env, **extra}
+
+
+def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, returning its output; on failure show what it printed."""
+    result = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, env=quiet_env(), **kwargs
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def interrupt_when(
+    args: list[str], cwd: Path, marker: str, sig: int, timeout: float = 180
+) -> list[str]:
+    """Start ``args`` in its own process group, send ``sig`` to the whole group once a line
+    containing ``marker`` appears (or after ``timeout`` s), wait for it; return its lines."""
+    import signal
+    import threading
+
+    process = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=quiet_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    # A timer, not a check between lines: a silent hang must not block the suite.
+    timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
+    timer.start()
+    seen = []
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if marker in line:
+                break
+    finally:
+        timer.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        process.communicate(timeout=120)
+    return seen
+
+
+def copy_repository(target: Path) -> Path:
+    """Copy the project's source (what git tracks or would track) into ``target``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if any(name == g or name.startswith(g + "/") for g in GENERATED):
+            continue
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def edit_params(repo: Path, **changes) -> None:
+    """Set dotted keys in repo/params.yaml, e.g. edit_params(repo, **{"train.epochs": 2})."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        node = params
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def git_commit_all(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "-qm",
+            message,
+        ],
+        repo,
+    )
+
+
+def make_small_repo(target: Path, **params) -> Path:
+    """A git + DVC copy of the project with small params, committed, not yet reproduced."""
+    copy_repository(target)
+    run(["git", "init", "-q", "-b", "main"], target)
+    run(["git", "config", "user.name", "test"], target)  # `dvc exp` commits
+    run(["git", "config", "user.email", "test@example.invalid"], target)
+    edit_params(target, **params)
+    git_commit_all(target, "small copy")
+    return target
+
+
+def duplicate(repo: Path, target: Path) -> Path:
+    """A copy of a reproduced repository, DVC cache included: no retraining needed."""
+    shutil.copytree(repo, target, symlinks=True)
+    return target
+
+
+SMALL_PARAMS = {"train.epochs": 3, "replicates": 2}
+
+
+# One variant, tiny training: for tests that run the pipeline several times.
+MINI_PARAMS = {
+    "train.epochs": 3,
+    "replicates": 2,
+    "variants": {"sigmoid": {"activation": "sigmoid", "initializer": "uniform"}},
+}
+
+
+# Every file the pipeline writes (dvc.lock included), for byte-for-byte comparisons.
+OUTPUTS = (
+    "models",
+    "metrics",
+    "plots/figures",
+    "plots/charts",
+    "data/prepared",
+    "data/training",
+    "data/evaluation",
+    "dvc.lock",
+)
+
+
+def fingerprint(repo: Path) -> dict[str, str]:
+    """sha256 of every file the pipeline writes."""
+    digests = {}
+    for name in OUTPUTS:
+        root = repo / name
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if path.name != ".gitignore":
+                digests[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def or_rows(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` random truth-table rows and their OR labels, as float32."""
+    x = np.random.default_rng(seed).integers(0, 2, size=(count, 2)).astype(np.float32)
+    return x, np.logical_or(x[:, 0], x[:, 1]).astype(np.float32)
+
+
+def train_settings(**changes):
+    """The ``train`` section of params.yaml as the code sees it, with ``changes``."""
+    from or_gate.params import Train
+
+    settings = dict(
+        epochs=3,
+        batch_size=1,
+        optimizer="adam",
+        learning_rate=0.001,
+        loss="mean_squared_error",
+        validation_split=0.2,
+    )
+    return Train(**{**settings, **changes})

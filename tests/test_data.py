@@ -1,0 +1,183 @@
+"""The OR-gate data: raw-file checks (one line naming file and line), the split Keras' fit
+makes, the committed raw files, and the prepared splits `dvc repro` writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from or_gate.data import (
+    TEST_FILE,
+    TRAIN_FILE,
+    read_raw,
+    read_split,
+    split_validation,
+    write_split,
+)
+from or_gate.errors import DataError
+from or_gate.params import load_params
+
+import numpy as np
+import pytest
+from helpers import REPO, quiet_env
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "has no rows"),
+        ("0,1,1\n0,1\n", ":2: 2 fields"),
+        ("0,1,1\n0,1,1,1\n", ":2: 4 fields"),
+        ("0,1,1\n0,a,1\n", ":2: x2 = 'a' is not a number"),
+        ("0,1,1\n1,1,nan\n", ":2: y = 'nan' is not finite"),
+        ("0,1,1\ninf,1,1\n", ":2: x1 = 'inf' is not finite"),
+        ("0,1,1\n0,2,1\n", ":2: input x2 = '2'; expected 0 or 1"),
+        ("0,1,1\n0,1,0.5\n", ":2: label y = '0.5'; expected 0 or 1"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path, content, expected):
+    path = tmp_path / "OR-gate.data.csv"
+    path.write_text(content)
+    with pytest.raises(DataError) as caught:
+        read_raw(path)
+    assert str(caught.value).startswith(str(path))
+    assert expected in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        read_raw(tmp_path / "nope.csv")
+
+
+def test_values_written_as_floats_are_accepted(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("0.0,1.0,1.0\n\n0,0,0\n")
+    assert read_raw(path).tolist() == [[0, 1, 1], [0, 0, 0]]
+
+
+@pytest.mark.parametrize("rows", [200, 7, 11, 39, 90, 10])
+@pytest.mark.parametrize("validation_split", [0.2, 0.1, 0.5, 0.3, 0.7])
+def test_split_takes_the_last_rows_as_keras_fit_does(rows, validation_split):
+    # The oracle is the function keras.Model.fit(validation_split=...) itself calls. The grid
+    # includes sizes where rounding rules disagree (90 rows at 0.3: Keras keeps 62 for
+    # training where scikit-learn's ordered split keeps 63).
+    from keras.src.trainers.data_adapters.array_slicing import train_validation_split
+
+    table = np.arange(rows * 3).reshape(rows, 3)
+    (expected_train,), (expected_validation,) = train_validation_split((table,), validation_split)
+    train, validation = split_validation(table, validation_split)
+    np.testing.assert_array_equal(train, np.asarray(expected_train))
+    np.testing.assert_array_equal(validation, np.asarray(expected_validation))
+
+
+def test_zero_split_keeps_every_row():
+    table = np.ones((5, 3), int)
+    train, validation = split_validation(table, 0.0)
+    assert len(train) == 5 and len(validation) == 0
+
+
+def test_split_leaving_nothing_to_train_is_an_error():
+    with pytest.raises(DataError, match="both must be non-empty"):
+        split_validation(np.ones((1, 3), int), 0.2)
+
+
+def test_written_split_reads_back(tmp_path):
+    rows = np.array([[0, 1, 1], [0, 0, 0]])
+    write_split(rows, tmp_path / "train.csv")
+    x, y = read_split(tmp_path / "train.csv")
+    assert x.dtype == np.float32 and x.shape == (2, 2)
+    assert y.tolist() == [1.0, 0.0]
+    write_split(rows[:0], tmp_path / "empty.csv")
+    x, y = read_split(tmp_path / "empty.csv")
+    assert x.shape == (0, 2) and y.shape == (0,)
+
+
+def run_prepare(raw_dir, out_dir, params=REPO / "params.yaml"):
+    return subprocess.run(
+        [
+            sys.executable,
+            "stages/prepare.py",
+            "--params",
+            str(params),
+            "--raw-dir",
+            str(raw_dir),
+            "--out-dir",
+            str(out_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=quiet_env(),
+    )
+
+
+def test_training_file_with_one_class_is_rejected(tmp_path):
+    (tmp_path / "OR-gate.data.csv").write_text("0,1,1\n1,1,1\n1,0,1\n1,1,1\n1,1,1\n")
+    (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n")
+    result = run_prepare(tmp_path, tmp_path / "out")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OR-gate.data.csv" in lines[0] and "no label 0" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_row_stops_the_stage_with_one_line(tmp_path):
+    (tmp_path / "OR-gate.data.csv").write_text("0,1,1\n0,0,0\n0,1,x\n")
+    (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n")
+    result = run_prepare(tmp_path, tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"prepare: error: {tmp_path / 'OR-gate.data.csv'}:3: y = 'x' is not a number"
+    ]
+
+
+def test_raw_files_regenerate_byte_for_byte(tmp_path):
+    # The command the README and tools/make_data.py document.
+    command = ["tools/make_data.py", "--train-rows", "200", "--seed", "2019"]
+    subprocess.run([sys.executable, *command, "--out-dir", str(tmp_path)], cwd=REPO, check=True)
+    for name in (TRAIN_FILE, TEST_FILE):
+        assert (tmp_path / name).read_bytes() == (REPO / "data/raw" / name).read_bytes()
+
+
+def test_raw_files_follow_the_write_up_format():
+    train = read_raw(REPO / "data/raw" / TRAIN_FILE)
+    test = read_raw(REPO / "data/raw" / TEST_FILE)
+    assert train.shape == (200, 3) and test.shape == (7, 3)
+    for rows in (train, test):
+        np.testing.assert_array_equal(rows[:, 2], rows[:, 0] | rows[:, 1])  # OR
+    truth_table = {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert {tuple(r) for r in test[:, :2]} == truth_table
+    assert {tuple(r) for r in train[:, :2]} == truth_table
+    first_line = (REPO / "data/raw" / TRAIN_FILE).read_text().splitlines()[0]
+    assert first_line.count(",") == 2 and not first_line[0].isalpha()  # headerless
+
+
+@pytest.fixture(scope="module")
+def prepared(reproduced_repo):
+    return {
+        name: read_split(reproduced_repo / "data/prepared" / f"{name}.csv")
+        for name in ("train", "validation", "test")
+    }
+
+
+@pytest.mark.xdist_group("reproduced")
+def test_prepared_splits_partition_the_raw_rows_in_order(prepared, reproduced_repo):
+    raw = read_raw(reproduced_repo / "data/raw" / TRAIN_FILE).astype(np.float32)
+    split = load_params(reproduced_repo / "params.yaml").train.validation_split
+    x_train, y_train = prepared["train"]
+    x_val, y_val = prepared["validation"]
+    assert len(x_val) == len(raw) - int(np.floor(len(raw) * (1 - split)))
+    np.testing.assert_array_equal(np.vstack([x_train, x_val]), raw[:, :2])
+    np.testing.assert_array_equal(np.concatenate([y_train, y_val]), raw[:, 2])
+
+
+@pytest.mark.xdist_group("reproduced")
+@pytest.mark.parametrize("split", ["train", "validation", "test"])
+def test_prepared_schema(prepared, reproduced_repo, split):
+    header = (reproduced_repo / "data/prepared" / f"{split}.csv").read_text().splitlines()[0]
+    assert header == "x1,x2,y"
+    x, y = prepared[split]
+    assert not np.isnan(x).any() and not np.isnan(y).any()
+    assert set(np.unique(x)) <= {0.0, 1.0} and set(np.unique(y)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(y, np.logical_or(x[:, 0], x[:, 1]))
+    assert set(np.unique(y)) == {0.0, 1.0}  # both classes in every split

@@ -1,0 +1,156 @@
+"""The evaluation's definitions, against numbers worked out by hand.
+
+Every expected value below is computed in the test from its definition (the docstring of
+``or_gate/metrics.py``) with plain arithmetic, not with the library the code uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+from or_gate.metrics import (
+    COLLAPSE_SPAN,
+    GRADIENT_FLOOR,
+    gradient_ratios,
+    log10_ratio,
+    replicate_scores,
+    variant_metrics,
+)
+
+import numpy as np
+import pandas as pd
+import pytest
+
+Y_TEST = np.array([0, 1, 1, 0, 0, 1, 1], np.float32)
+ROLES = ("input", "hidden", "hidden", "output")
+
+
+def gradients_table(kernel_first_hidden, output_bias, final_scale=10.0):
+    """At epoch 0 the given norms; at the final epoch (5) the kernel norms times
+    ``final_scale`` (bias norms unchanged)."""
+    rows = []
+    for replicate, (kernel, bias) in enumerate(zip(kernel_first_hidden, output_bias, strict=True)):
+        for epoch, scale in ((0, 1.0), (5, final_scale)):
+            for layer, role in enumerate(ROLES):
+                rows.append(
+                    (
+                        replicate,
+                        epoch,
+                        layer,
+                        role,
+                        scale * (kernel if layer == 1 else 0.5),
+                        bias if role == "output" else 0.5,
+                    )
+                )
+    columns = ("replicate", "epoch", "layer", "role", "kernel_gradient_norm", "bias_gradient_norm")
+    return pd.DataFrame(rows, columns=columns)
+
+
+def units_table(dead_init, dead_final, saturated_init, saturated_final):
+    """(replicate, hidden layer) fractions at epochs 0 and 5; input/output layers 0."""
+    rows = []
+    for epoch, dead, saturated in (
+        (0, dead_init, saturated_init),
+        (5, dead_final, saturated_final),
+    ):
+        for replicate in range(len(dead)):
+            for layer, role in enumerate(ROLES):
+                hidden = role == "hidden"
+                rows.append(
+                    (
+                        replicate,
+                        epoch,
+                        layer,
+                        role,
+                        dead[replicate][layer - 1] if hidden else 0.0,
+                        saturated[replicate][layer - 1] if hidden else 0.0,
+                    )
+                )
+    columns = ("replicate", "epoch", "layer", "role", "dead_fraction", "saturated_fraction")
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_replicate_scores_by_hand():
+    predictions = np.array([0.2, 0.9, 0.4, 0.1, 0.6, 0.7, 0.51], np.float32)
+    scores = replicate_scores(Y_TEST, predictions)
+    # labels at > 0.5: 0,1,0,0,1,1,1 against 0,1,1,0,0,1,1: rows 3 and 5 wrong
+    assert scores["accuracy"] == pytest.approx(5 / 7)
+    squared = [0.2**2, 0.1**2, 0.6**2, 0.1**2, 0.6**2, 0.3**2, 0.49**2]
+    assert scores["mse"] == pytest.approx(sum(squared) / 7, rel=1e-6)
+
+
+def test_threshold_is_strictly_above_one_half_as_keras():
+    scores = replicate_scores(np.array([1.0], np.float32), np.array([0.5], np.float32))
+    assert scores["accuracy"] == 0.0
+
+
+def test_variant_metrics_definitions():
+    learned = np.array([0.01, 0.99, 0.98, 0.01, 0.01, 0.99, 0.99], np.float32)
+    constant = np.full(7, 0.74, np.float32)
+    half = np.array([0.01, 0.99, 0.3, 0.01, 0.01, 0.99, 0.99], np.float32)
+    truth = np.array(
+        [
+            [0.01, 0.98, 0.99, 0.99],
+            [0.74, 0.74, 0.74, 0.74 + COLLAPSE_SPAN / 2],
+            [0.01, 0.99, 0.3, 0.99],
+        ],
+        np.float32,
+    )
+    metrics = variant_metrics(
+        Y_TEST,
+        np.stack([learned, constant, half]),
+        truth,
+        gradients_table([1e-3, 0.0, 1e-25], [1e-1, 1e-1, 1e-2], final_scale=10.0),
+        units_table(
+            dead_init=[[0.0, 0.0], [0.5, 1.0], [0.5, 0.0]],
+            dead_final=[[0.0, 0.0], [1.0, 1.0], [0.5, 0.0]],
+            saturated_init=[[0.5, 0.5], [0.0, 0.0], [0.0, 0.0]],
+            saturated_final=[[1.0, 0.5], [1.0, 1.0], [0.0, 0.5]],
+        ),
+    )
+    assert metrics["replicates"] == 3
+    # accuracies 7/7, 4/7 (constant 0.74 answers "1" everywhere), 6/7
+    assert metrics["test"]["accuracy"] == pytest.approx((1 + 4 / 7 + 6 / 7) / 3)
+    assert metrics["test"]["accuracy_min"] == pytest.approx(4 / 7)
+    mse = [
+        np.mean((Y_TEST.astype(float) - p.astype(float)) ** 2) for p in (learned, constant, half)
+    ]
+    assert metrics["test"]["mse"] == pytest.approx(sum(mse) / 3, rel=1e-6)
+    assert metrics["success_rate"] == pytest.approx(1 / 3)
+    assert metrics["collapse_rate"] == pytest.approx(1 / 3)
+    assert metrics["born_dead_rate"] == pytest.approx(1 / 3)  # replicate 1: a whole layer dead
+    assert metrics["dead_units"]["init"] == pytest.approx((0 + 0 + 0.5 + 1 + 0.5 + 0) / 6)
+    assert metrics["dead_units"]["final"] == pytest.approx((0 + 0 + 1 + 1 + 0.5 + 0) / 6)
+    assert metrics["saturated_units"]["init"] == pytest.approx((0.5 + 0.5) / 6)
+    assert metrics["saturated_units"]["final"] == pytest.approx((1 + 0.5 + 1 + 1 + 0 + 0.5) / 6)
+    # log10 ratios at init: -2, floor (log10(1e-300) - log10(0.1) = -299), -23: median -23.
+    assert metrics["gradients"]["log10_ratio_at_init"] == pytest.approx(-23)
+    # at the final epoch the kernel norms are 10x larger: -1, -299 (0 stays 0), -22.
+    assert metrics["gradients"]["log10_ratio_final"] == pytest.approx(-22)
+    assert set(metrics) == {
+        "replicates",
+        "test",
+        "success_rate",
+        "collapse_rate",
+        "born_dead_rate",
+        "gradients",
+        "dead_units",
+        "saturated_units",
+    }
+
+
+def test_final_gradient_ratio_reads_the_final_epoch():
+    table = gradients_table([1e-3], [1e-1], final_scale=1.0)
+    final = (table["epoch"] == 5) & (table["layer"] == 1)
+    table.loc[final, "kernel_gradient_norm"] = 1e-6  # only the final epoch's first hidden
+    assert gradient_ratios(table, 0) == [pytest.approx(-2)]
+    assert gradient_ratios(table, 5) == [pytest.approx(-5)]
+
+
+def test_exact_zero_gradients_are_floored_and_stay_finite():
+    assert log10_ratio(0.0, 0.05) == pytest.approx(-300 - math.log10(0.05))
+    assert GRADIENT_FLOOR == 1e-300
+    assert math.isfinite(log10_ratio(0.0, 0.0))
+    assert gradient_ratios(gradients_table([0.0], [0.05]), epoch=0) == [
+        pytest.approx(-298.7, abs=0.05)
+    ]

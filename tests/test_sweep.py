@@ -1,0 +1,132 @@
+"""The depth-sweep report: newest experiment per depth, exact intervals, the theory's range.
+
+Fed a `dvc exp show --json` document built here, so every expected number is known: the
+Clopper-Pearson bounds at 0/n and n/n have closed forms, and the theory's range is computed
+by summing the binomial distribution directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from helpers import REPO, quiet_env
+
+VARIANTS = {
+    "sigmoid": {"activation": "sigmoid", "initializer": "uniform"},
+    "relu": {"activation": "relu", "initializer": "uniform"},
+}
+
+
+def experiment(name: str, depth: int, timestamp: str, rates: dict, replicates: int = 16):
+    metrics = {
+        f"metrics/{variant}.json": {
+            "data": {
+                "replicates": replicates,
+                "success_rate": 1 - rate,
+                "collapse_rate": rate,
+                "born_dead_rate": rate,
+            }
+        }
+        for variant, rate in rates.items()
+    }
+    params = {"depth": depth, "replicates": replicates, "variants": VARIANTS}
+    data = {"timestamp": timestamp, "params": {"params.yaml": {"data": params}}}
+    if metrics:
+        data["metrics"] = metrics
+    return {"name": name, "revs": [{"rev": name, "name": name, "data": data}]}
+
+
+@pytest.fixture
+def report(tmp_path):
+    shown = [
+        {
+            "rev": "workspace",
+            "experiments": [
+                experiment("d1", 1, "2026-01-01T00:00:00", {"sigmoid": 0.0, "relu": 0.25}),
+                experiment("d2-old", 2, "2026-01-01T00:00:00", {"sigmoid": 0.5, "relu": 0.5}),
+                experiment("d2-new", 2, "2026-01-02T00:00:00", {"sigmoid": 0.0, "relu": 1.0}),
+                experiment("d3-failed", 3, "2026-01-03T00:00:00", {}),
+            ],
+        }
+    ]
+    source = tmp_path / "exp.json"
+    source.write_text(json.dumps(shown))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
+        + ["--out-dir", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out", result.stdout
+
+
+def binomial_central_range(trials: int, p: float, coverage: float = 0.95) -> tuple[float, float]:
+    """The rates k/trials between the (1-coverage)/2 and (1+coverage)/2 quantiles."""
+    cumulative, low, high = 0.0, None, None
+    for k in range(trials + 1):
+        cumulative += math.comb(trials, k) * p**k * (1 - p) ** (trials - k)
+        if low is None and cumulative >= (1 - coverage) / 2:
+            low = k
+        if high is None and cumulative >= (1 + coverage) / 2:
+            high = k
+    return low / trials, high / trials
+
+
+def test_the_newest_finished_experiment_of_each_depth_is_reported(report):
+    out, _ = report
+    table = pd.read_csv(out / "depth_sweep.csv")
+    assert sorted(set(zip(table["depth"], table["experiment"], strict=True))) == [
+        (1, "d1"),
+        (2, "d2-new"),
+    ]
+    assert table.set_index(["depth", "variant"])["collapse_rate"].to_dict() == {
+        (1, "relu"): 0.25,
+        (1, "sigmoid"): 0.0,
+        (2, "relu"): 1.0,
+        (2, "sigmoid"): 0.0,
+    }
+    assert (out / "depth_sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_theory_table_gives_exact_intervals_and_the_theory_range(report):
+    _, stdout = report
+    rows = {
+        line.split("|")[3].strip(): [cell.strip() for cell in line.split("|")[1:-1]]
+        for line in stdout.splitlines()
+        if line.startswith("| d")
+    }
+    assert set(rows) == {"1", "2"}  # ReLU variants only, one row per depth
+    n, alpha = 16, 0.05
+    depth_2 = rows["2"]  # born dead 16/16: the lower bound is (alpha/2)^(1/n)
+    assert depth_2[4] == f"1.000 ({(alpha / 2) ** (1 / n):.3f}-1.000)"
+    theory = 1 - 0.75**2
+    assert depth_2[6] == f"{theory:.3f}"
+    low, high = binomial_central_range(n, theory)
+    assert depth_2[7] == f"{low:.3f}-{high:.3f}"
+    depth_1 = rows["1"]
+    low, high = binomial_central_range(n, 0.25)
+    assert depth_1[6] == "0.250" and depth_1[7] == f"{low:.3f}-{high:.3f}"
+
+
+def test_no_finished_experiment_is_one_clear_error(tmp_path):
+    source = tmp_path / "exp.json"
+    source.write_text(json.dumps([{"rev": "workspace", "experiments": []}]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
+        + ["--out-dir", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sweep_report: error: no finished experiments with metrics; run a sweep first "
+        "(see --help)"
+    ]

@@ -1,0 +1,160 @@
+"""The compiled stacked trainer is keras.Model.fit's math, and replicates never interact.
+
+The oracle is Keras itself: each replicate is trained alone by ``keras.Model.fit`` from the
+weights the builder draws for seed ``seed + k``, fed every epoch's rows in the order
+``numpy.random.default_rng(seed + k)`` shuffles them (the pipeline's promise), and the stacked
+trainer, run as the pipeline runs it (several replicates, reshuffled every epoch), must end
+with the same weights and report the same history.
+"""
+
+from __future__ import annotations
+
+from or_gate.network import Architecture, build_model, initial_weights, stacked_initial_weights
+from or_gate.params import keras_names_table
+from or_gate.training import (
+    CHUNK_EPOCHS,
+    Splits,
+    StackedTrainer,
+    chunk_boundaries,
+    log_spaced_epochs,
+    trainer_for,
+)
+
+import keras
+import numpy as np
+import pytest
+from helpers import or_rows, train_settings
+
+# float32 arithmetic in another order (XLA-fused against Keras' graph) differs in the last
+# bits (measured: at most 1.4e-7 here), while one wrong step moves weights by ~1e-2.
+WEIGHT_TOLERANCE = 1e-6
+
+
+def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[list, dict]:
+    """One replicate trained by keras.Model.fit, one epoch per call, rows in the order
+    default_rng(seed) shuffles them each epoch."""
+    model = build_model(architecture)
+    model.set_weights(initial_weights(architecture, seed))
+    model.compile(
+        optimizer=keras.optimizers.get(
+            {"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}}
+        ),
+        loss=settings.loss,
+        metrics=["accuracy"],
+    )
+    rng = np.random.default_rng(seed)
+    history: dict[str, list] = {}
+    for _ in range(settings.epochs):
+        order = rng.permutation(len(data.x_train))
+        epoch = model.fit(
+            data.x_train[order],
+            data.y_train[order],
+            batch_size=settings.batch_size,
+            epochs=1,
+            shuffle=False,
+            validation_data=(data.x_val, data.y_val),
+            verbose=0,
+        ).history
+        for key, values in epoch.items():
+            history.setdefault(key, []).extend(values)
+    return model.get_weights(), history
+
+
+@pytest.mark.parametrize(
+    ("activation", "initializer", "batch_size", "optimizer", "learning_rate"),
+    [
+        ("sigmoid", "uniform", 1, "adam", 0.01),
+        ("relu", "he_normal", 3, "adam", 0.01),  # 20 rows: the last batch has 2 rows
+        ("tanh", "glorot_uniform", 4, "sgd", 0.1),
+    ],
+)
+def test_stacked_shuffled_replicates_match_keras_fit(
+    activation, initializer, batch_size, optimizer, learning_rate
+):
+    x, y = or_rows(25, seed=1)
+    data = Splits(x[:20], y[:20], x[20:], y[20:])
+    settings = train_settings(
+        epochs=3, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate
+    )
+    architecture = Architecture(depth=2, width=2, activation=activation, initializer=initializer)
+    seeds = [11, 12, 13]
+    stacked = StackedTrainer(
+        architecture, stacked_initial_weights(architecture, seeds), data, settings
+    ).fit(seeds)
+
+    for k, seed in enumerate(seeds):
+        weights, history = fit_alone_with_keras(architecture, seed, data, settings)
+        ours = architecture.layout.unflatten(stacked.weights[k])
+        moved = max(
+            np.max(np.abs(a - b))
+            for a, b in zip(ours, initial_weights(architecture, seed), strict=True)
+        )
+        assert moved > 1e-3, "the comparison is between two untrained networks"
+        for ours_w, keras_w in zip(ours, weights, strict=True):
+            np.testing.assert_allclose(ours_w, keras_w, atol=WEIGHT_TOLERANCE, rtol=0)
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(
+                stacked.history[key][:, k], history[key], atol=WEIGHT_TOLERANCE, err_msg=key
+            )
+
+
+@pytest.mark.parametrize("optimizer", keras_names_table()["optimizers"])
+def test_a_stacked_replicate_trains_bit_for_bit_as_alone(optimizer):
+    architecture = Architecture(depth=2, width=2, activation="leaky_relu", initializer="he_normal")
+    x, y = or_rows(24, seed=2)
+    seeds = [7, 8, 9]
+    start = stacked_initial_weights(architecture, seeds)
+    settings = train_settings(batch_size=2, optimizer=optimizer, learning_rate=0.01)
+    data = Splits(x[:20], y[:20], x[20:], y[20:])
+
+    together = StackedTrainer(architecture, start, data, settings).fit(seeds)
+    alone = StackedTrainer(architecture, start[1:2], data, settings).fit(seeds[1:2])
+
+    assert np.abs(together.weights[1] - start[1]).max() > 1e-4  # it trained
+    np.testing.assert_array_equal(together.weights[1], alone.weights[0])
+    np.testing.assert_array_equal(together.history["loss"][:, 1], alone.history["loss"][:, 0])
+
+
+def test_the_pipeline_trainer_learns_or_deterministically(tmp_path):
+    from or_gate.params import load_params
+
+    from helpers import REPO
+
+    params = load_params(REPO / "params.yaml")
+    params = params.model_copy(
+        update={"replicates": 2, "train": params.train.model_copy(update={"epochs": 150})}
+    )
+    x, y = or_rows(200, seed=3)
+    data = Splits(x[:160], y[:160], x[160:], y[160:])
+    runs = []
+    for _ in range(2):
+        _, trainer = trainer_for(params, "sigmoid", data)
+        runs.append(trainer.fit([7, 8], diagnostic_epochs=log_spaced_epochs(150)))
+    np.testing.assert_array_equal(runs[0].weights, runs[1].weights)
+    loss = runs[0].history["loss"]
+    assert np.all(loss[-1] < 0.2 * loss[0])  # the loss fell for every replicate
+    assert np.all(runs[0].history["val_accuracy"][-1] == 1.0)
+    assert sorted(runs[0].diagnostics) == log_spaced_epochs(150)
+
+
+def test_no_validation_rows_gives_no_validation_numbers():
+    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
+    x, y = or_rows(10, seed=5)
+    trainer = StackedTrainer(
+        architecture,
+        stacked_initial_weights(architecture, [1]),
+        Splits(x, y, x[:0], y[:0]),
+        train_settings(epochs=2),
+    )
+    result = trainer.fit([1])
+    assert np.isnan(result.history["val_loss"]).all()
+    assert np.isfinite(result.history["loss"]).all()
+
+
+def test_epoch_schedules():
+    assert log_spaced_epochs(200) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 200]
+    assert log_spaced_epochs(1) == [0, 1]
+    assert chunk_boundaries(10, [0, 1, 2, 4, 5, 8, 10]) == [1, 2, 4, 5, 8, 10]
+    assert CHUNK_EPOCHS == 20  # never more than CHUNK_EPOCHS per compiled call
+    assert chunk_boundaries(50, [1]) == [1, 21, 41, 50]
+    assert chunk_boundaries(3, []) == [3]

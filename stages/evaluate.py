@@ -13,10 +13,10 @@ records ``data/evaluation/<variant>/{predictions,decision_surface}.csv``
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
+from or_gate.cli import stage_arguments
 from or_gate.data import TRUTH_TABLE, or_gate, read_split
 from or_gate.errors import DataError, run
 from or_gate.metrics import summary_line, variant_metrics
@@ -28,6 +28,10 @@ from or_gate.tables import write_json
 import numpy as np
 
 SURFACE_STEPS = 41  # grid points per axis of the decision surface
+
+
+# The paths dvc.yaml passes to this stage.
+PATHS = ("data-dir", "models-dir", "training-dir", "metrics-dir", "evaluation-dir")
 
 
 def surface_grid() -> np.ndarray:
@@ -66,14 +70,7 @@ def check_models_exist(models_dir: Path, variants, replicates: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python stages/evaluate.py", description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--models-dir", type=Path, required=True)
-    parser.add_argument("--training-dir", type=Path, required=True)
-    parser.add_argument("--metrics-dir", type=Path, required=True)
-    parser.add_argument("--evaluation-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = stage_arguments(argv, "stages/evaluate.py", __doc__, PATHS)
 
     params = load_params(args.params)
     x_test, y_test = read_split(args.data_dir / "test.csv")

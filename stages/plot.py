@@ -21,27 +21,21 @@ No TensorFlow here.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from or_gate import figures
 from or_gate.charts import write_chart_data
+from or_gate.cli import stage_arguments
 from or_gate.colours import variant_colours
 from or_gate.errors import run
 from or_gate.params import load_params
 from or_gate.records import read_evaluation, read_training
 from or_gate.tables import read_json
 
+# The paths dvc.yaml passes to this stage.
+PATHS = ("training-dir", "evaluation-dir", "metrics-dir", "figures-dir", "charts-dir")
+
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python stages/plot.py", description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--training-dir", type=Path, required=True)
-    parser.add_argument("--evaluation-dir", type=Path, required=True)
-    parser.add_argument("--metrics-dir", type=Path, required=True)
-    parser.add_argument("--figures-dir", type=Path, required=True)
-    parser.add_argument("--charts-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = stage_arguments(argv, "stages/plot.py", __doc__, PATHS)
     params = load_params(args.params)
 
     tables = {

@@ -11,20 +11,14 @@ TensorFlow here: this stage runs in about a second.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
+from or_gate.cli import stage_arguments
 from or_gate.data import SPLITS, TEST_FILE, TRAIN_FILE, read_raw, split_validation, write_split
 from or_gate.errors import DataError, run
 from or_gate.params import load_params
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python stages/prepare.py", description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--raw-dir", type=Path, required=True)
-    parser.add_argument("--out-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = stage_arguments(argv, "stages/prepare.py", __doc__, ("raw-dir", "out-dir"))
     params = load_params(args.params)
 
     train_path = args.raw_dir / TRAIN_FILE

@@ -17,14 +17,16 @@ Replicate k starts from the weights ``build_model`` draws after
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
-from pathlib import Path
 
+from or_gate.cli import stage_arguments
 from or_gate.data import read_split
 from or_gate.errors import ParamsError, run
 from or_gate.params import load_params
+
+# The paths dvc.yaml passes to this stage.
+PATHS = ("data-dir", "model-dir", "records-dir")
 
 
 def progress_line(variant: str, epoch: int, epochs: int, last: dict, started: float) -> str:
@@ -37,13 +39,7 @@ def progress_line(variant: str, epoch: int, epochs: int, last: dict, started: fl
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python stages/train.py", description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--variant", required=True)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--model-dir", type=Path, required=True)
-    parser.add_argument("--records-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = stage_arguments(argv, "stages/train.py", __doc__, PATHS, variant=True)
 
     params = load_params(args.params)
     if args.variant not in params.variants:

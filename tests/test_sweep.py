@@ -41,6 +41,16 @@ def experiment(name: str, depth: int, timestamp: str, rates: dict, replicates: i
     return {"name": name, "revs": [{"rev": name, "name": name, "data": data}]}
 
 
+def sweep_report(source, out_dir) -> subprocess.CompletedProcess:
+    command = [str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
+    return subprocess.run(
+        [sys.executable, *command, "--out-dir", str(out_dir)],
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+    )
+
+
 @pytest.fixture
 def report(tmp_path):
     shown = [
@@ -56,13 +66,7 @@ def report(tmp_path):
     ]
     source = tmp_path / "exp.json"
     source.write_text(json.dumps(shown))
-    result = subprocess.run(
-        [sys.executable, str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
-        + ["--out-dir", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env=quiet_env(),
-    )
+    result = sweep_report(source, tmp_path / "out")
     assert result.returncode == 0, result.stderr
     return tmp_path / "out", result.stdout
 
@@ -118,15 +122,8 @@ def test_the_theory_table_gives_exact_intervals_and_the_theory_range(report):
 def test_no_finished_experiment_is_one_clear_error(tmp_path):
     source = tmp_path / "exp.json"
     source.write_text(json.dumps([{"rev": "workspace", "experiments": []}]))
-    result = subprocess.run(
-        [sys.executable, str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
-        + ["--out-dir", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env=quiet_env(),
-    )
+    result = sweep_report(source, tmp_path / "out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "sweep_report: error: no finished experiments with metrics; run a sweep first "
-        "(see --help)"
+        "sweep_report: error: no finished experiments with metrics; run a sweep first (see --help)"
     ]

@@ -24,16 +24,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from or_gate import sweep
 from or_gate.errors import DataError, run
-from or_gate.sweep import (
-    draw_depth_sweep,
-    load_experiments,
-    newest_per_depth,
-    read_table,
-    theory_table,
-    variant_results,
-    write_table,
-)
 
 
 def main(argv: list[str]) -> None:
@@ -47,26 +39,26 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     if args.from_csv is not None:
-        results = read_table(args.from_csv)
+        results = sweep.read_table(args.from_csv)
     else:
-        results = variant_results(load_experiments(args.exp_json))
+        results = sweep.variant_results(sweep.load_experiments(args.exp_json))
     if args.experiments:
         unknown = set(args.experiments) - {r.experiment for r in results}
         if unknown:
             raise DataError(f"no finished experiment named {', '.join(sorted(unknown))}")
         results = [r for r in results if r.experiment in args.experiments]
-    results = newest_per_depth(results)
+    results = sweep.newest_per_depth(results)
     if not results:
         raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
 
-    write_table(results, args.out_dir / "depth_sweep.csv")
-    draw_depth_sweep(results, args.out_dir / "depth_sweep.png")
+    sweep.write_table(results, args.out_dir / "depth_sweep.csv")
+    sweep.draw_depth_sweep(results, args.out_dir / "depth_sweep.png")
     depths = sorted({r.depth for r in results})
     print(
         f"sweep_report: {len(depths)} depths ({depths[0]}-{depths[-1]}), "
         f"{len({r.variant for r in results})} variants -> {args.out_dir}"
     )
-    print(theory_table(results))
+    print(sweep.theory_table(results))
 
 
 if __name__ == "__main__":

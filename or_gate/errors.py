@@ -42,6 +42,10 @@ class DataError(StageError):
     """A data file breaks its contract."""
 
 
+class ResourceError(StageError):
+    """The run needs more memory than the machine has; the message names the sizes."""
+
+
 def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> None:
     """Run a stage's ``main(argv)`` and turn failures into one line and an exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -70,10 +74,14 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
         fail(f"error: {error}", 2)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except MemoryError as error:  # Python's own: the sizes are the stage's numbers above
+        fail(f"error: out of memory ({error or 'MemoryError'}); see the stage's plan above", 2)
     except Exception as error:  # a bug: still one line unless debugging
         if debug:
             traceback.print_exc()
         first_line = str(error).strip().split("\n", 1)[0]
+        if type(error).__name__ == "ResourceExhaustedError":  # TensorFlow's out of memory
+            fail(f"error: TensorFlow ran out of memory ({first_line}); see the plan above", 2)
         fail(
             f"internal error: {type(error).__name__}: {first_line} "
             "(rerun with OR_GATE_DEBUG=1 for the traceback)",

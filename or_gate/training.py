@@ -29,6 +29,7 @@ from typing import NamedTuple
 from or_gate.diagnostics import Diagnostics, diagnose
 from or_gate.network import Architecture, stacked_initial_weights
 from or_gate.params import Params, Train
+from or_gate.resources import CHUNK_EPOCHS, chunk_epochs_for
 from or_gate.stacked import StackedNetwork
 
 import keras
@@ -36,10 +37,6 @@ import numpy as np
 import tensorflow as tf
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
-# The compiled loop runs at most this many epochs per call. One fixed shape for its input
-# means one compilation, whatever the number of epochs.
-CHUNK_EPOCHS = 20
 
 
 class Splits(NamedTuple):
@@ -66,13 +63,13 @@ def log_spaced_epochs(epochs: int) -> list[int]:
     return sorted(marks)
 
 
-def chunk_boundaries(epochs: int, stops: list[int]) -> list[int]:
+def chunk_boundaries(epochs: int, stops: list[int], chunk: int = CHUNK_EPOCHS) -> list[int]:
     """Epochs after which the compiled loop hands back to Python: every ``stops`` epoch
-    (diagnostics, progress) and at least every ``CHUNK_EPOCHS``; always ends at ``epochs``."""
+    (diagnostics, progress) and at least every ``chunk``; always ends at ``epochs``."""
     marks = {e for e in stops if 0 < e <= epochs}
     boundaries, previous = [], 0
     for mark in sorted(marks | {epochs}):
-        boundaries += [*range(previous + CHUNK_EPOCHS, mark, CHUNK_EPOCHS), mark]
+        boundaries += [*range(previous + chunk, mark, chunk), mark]
         previous = mark
     return boundaries
 
@@ -109,6 +106,7 @@ class StackedTrainer:
         self.epochs = train.epochs
         rows = len(data.x_train)
         self.steps = -(-rows // self.batch_size)
+        self.chunk_epochs = chunk_epochs_for(self.replicates, self.steps * self.batch_size)
         # The last batch of an epoch may be short; padding keeps shapes static for XLA and the
         # mask keeps the padding out of the loss.
         self.mask = np.zeros((self.steps, self.batch_size), np.float32)
@@ -173,10 +171,11 @@ class StackedTrainer:
     def _run_chunk(self, orders: np.ndarray) -> np.ndarray:
         """Train the epochs of ``orders`` (epochs, R, rows); their history (epochs, 4, R)."""
         count, rows = len(orders), orders.shape[2]
-        padded = np.zeros((CHUNK_EPOCHS, self.replicates, self.steps * self.batch_size), np.int32)
+        size = self.chunk_epochs
+        padded = np.zeros((size, self.replicates, self.steps * self.batch_size), np.int32)
         padded[:count, :, :rows] = orders
         # (epochs, R, steps*batch) -> (epochs, steps, R, batch)
-        batches = padded.reshape(CHUNK_EPOCHS, self.replicates, self.steps, self.batch_size)
+        batches = padded.reshape(size, self.replicates, self.steps, self.batch_size)
         chunk = self._train_chunk(tf.constant(batches.transpose(0, 2, 1, 3)), tf.constant(count))
         return np.asarray(chunk)[:count]
 
@@ -186,12 +185,10 @@ class StackedTrainer:
         *,
         diagnostic_epochs: list[int] = (),
         on_progress: Callable[[int, dict[str, np.ndarray]], None] | None = None,
-        orders: np.ndarray | None = None,
     ) -> TrainingResult:
         """Train for ``train.epochs``; ``shuffle_seeds[k]`` reshuffles replicate k every epoch.
 
-        ``shuffle_seeds=None`` keeps the rows in order (``fit(shuffle=False)``); ``orders``
-        (epochs, R, rows) gives every epoch's row order explicitly instead (for oracles).
+        ``shuffle_seeds=None`` keeps the rows in order (``fit(shuffle=False)``).
         ``on_progress(epoch, last_epoch_history)`` is called about ten times, and at every
         diagnostic epoch.
         """
@@ -202,12 +199,9 @@ class StackedTrainer:
         diagnostics = {0: self.diagnose()} if 0 in diagnostic_epochs else {}
         history = {key: [] for key in HISTORY_KEYS}
         done = 0
-        for boundary in chunk_boundaries(epochs, [*diagnostic_epochs, *progress_marks]):
-            if orders is not None:
-                chunk_orders = orders[done:boundary]
-            else:
-                chunk_orders = epoch_orders(rngs, self.replicates, rows, boundary - done)
-            chunk = self._run_chunk(chunk_orders)
+        stops = [*diagnostic_epochs, *progress_marks]
+        for boundary in chunk_boundaries(epochs, stops, self.chunk_epochs):
+            chunk = self._run_chunk(epoch_orders(rngs, self.replicates, rows, boundary - done))
             for index, key in enumerate(HISTORY_KEYS):
                 history[key].append(chunk[:, index])
             done = boundary

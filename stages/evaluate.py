@@ -13,7 +13,6 @@ records ``data/evaluation/<variant>/{predictions,decision_surface}.csv``
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from or_gate.cli import stage_arguments
@@ -22,8 +21,10 @@ from or_gate.errors import DataError, run
 from or_gate.metrics import summary_line, variant_metrics
 from or_gate.model_files import load_model, model_path
 from or_gate.params import load_params
+from or_gate.progress import phase
 from or_gate.records import read_training, write_decision_surface, write_predictions
 from or_gate.tables import write_json
+from or_gate.tensorflow_quiet import load_tensorflow
 
 import numpy as np
 
@@ -75,26 +76,29 @@ def main(argv: list[str]) -> None:
     params = load_params(args.params)
     x_test, y_test = read_split(args.data_dir / "test.csv")
     check_models_exist(args.models_dir, params.variants, params.replicates)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    print(
+        f"evaluate: {len(params.variants)} variants x {params.replicates} replicates on "
+        f"{len(x_test)} test rows and the truth table",
+        flush=True,
+    )
+    with phase("evaluate", "loading TensorFlow"):
+        load_tensorflow()
 
     for name in params.variants:
-        models = [
-            load_model(model_path(args.models_dir / name, k)) for k in range(params.replicates)
-        ]
-        test_predictions = np.array([predict(m, x_test) for m in models])
-        truth_predictions = np.array([predict(m, TRUTH_TABLE) for m in models])
+        with phase("evaluate", f"{name}: loading {params.replicates} models and predicting"):
+            models = [
+                load_model(model_path(args.models_dir / name, k)) for k in range(params.replicates)
+            ]
+            test_predictions = np.array([predict(m, x_test) for m in models])
+            truth_predictions = np.array([predict(m, TRUTH_TABLE) for m in models])
         training = read_training(args.training_dir / name)
-        metrics = variant_metrics(
-            y_test, test_predictions, truth_predictions, training["gradients"], training["units"]
-        )
+        metrics = variant_metrics(y_test, test_predictions, truth_predictions, training)
         write_json(args.metrics_dir / f"{name}.json", metrics)
         records = args.evaluation_dir / name
         rows = prediction_rows(x_test, y_test, test_predictions, truth_predictions)
         write_predictions(records, rows)
         write_decision_surface(records, surface_grid(), predict(models[0], surface_grid()))
-        print(summary_line(name, metrics))
-        for k, p in enumerate(test_predictions):
-            print(f"  replicate {k}: test predictions {np.array2string(p, precision=6)}")
+        print(summary_line(name, metrics), flush=True)  # per replicate: predictions.csv
 
 
 if __name__ == "__main__":

@@ -12,18 +12,34 @@ TensorFlow here: this stage runs in about a second.
 from __future__ import annotations
 
 from or_gate.cli import stage_arguments
-from or_gate.data import SPLITS, TEST_FILE, TRAIN_FILE, read_raw, split_validation, write_split
+from or_gate.data import (
+    SPLITS,
+    TEST_FILE,
+    TRAIN_FILE,
+    missing_truth_table_inputs,
+    read_raw,
+    split_validation,
+    write_split,
+)
 from or_gate.errors import DataError, run
 from or_gate.params import load_params
+from or_gate.progress import phase
 
 
 def main(argv: list[str]) -> None:
     args = stage_arguments(argv, "stages/prepare.py", __doc__, ("raw-dir", "out-dir"))
     params = load_params(args.params)
 
-    train_path = args.raw_dir / TRAIN_FILE
-    training_rows = read_raw(train_path)
-    test = read_raw(args.raw_dir / TEST_FILE)
+    train_path, test_path = args.raw_dir / TRAIN_FILE, args.raw_dir / TEST_FILE
+    with phase("prepare", f"reading and checking {train_path} and {test_path}"):
+        training_rows = read_raw(train_path)
+        test = read_raw(test_path)
+    missing_inputs = missing_truth_table_inputs(test)
+    if missing_inputs:
+        raise DataError(
+            f"{test_path}: no row for the truth-table input(s) "
+            f"{', '.join(map(str, missing_inputs))}; the test set must cover all four"
+        )
     train, validation = split_validation(training_rows, params.train.validation_split)
     missing = {0, 1} - set(train[:, 2].tolist())
     if missing:

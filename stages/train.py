@@ -17,14 +17,17 @@ Replicate k starts from the weights ``build_model`` draws after
 
 from __future__ import annotations
 
-import os
 import time
 
+from or_gate import resources
 from or_gate.cli import stage_arguments
 from or_gate.data import read_split
-from or_gate.errors import ParamsError, run
-from or_gate.params import load_params
+from or_gate.errors import ParamsError, ResourceError, run
+from or_gate.params import Params, load_params
+from or_gate.progress import phase
+from or_gate.tensorflow_quiet import load_tensorflow
 
+SPLITS = ("train", "validation")
 # The paths dvc.yaml passes to this stage.
 PATHS = ("data-dir", "model-dir", "records-dir")
 
@@ -38,50 +41,76 @@ def progress_line(variant: str, epoch: int, epochs: int, last: dict, started: fl
     )
 
 
+def plan(params: Params, variant: str, rows: int) -> str:
+    """The work and memory a training will take, refused up front if it cannot fit."""
+    batch_size = params.train.batch_size
+    steps = -(-rows // batch_size)
+    sizes = (params.depth, params.model.width, params.replicates)
+    needed = resources.training_bytes(*sizes, steps * batch_size)
+    available = resources.available_bytes()
+    if available is not None and needed > available:
+        raise ResourceError(
+            f"train@{variant} needs about {resources.human(needed)} (depth {params.depth}, "
+            f"model.width {params.model.width}, {params.replicates} replicates, {rows} "
+            f"training rows); {resources.human(available)} is available"
+        )
+    spec = params.variants[variant]
+    return (
+        f"train@{variant}: {params.replicates} replicates of depth {params.depth} "
+        f"({spec.activation}, {spec.initializer}) x {params.train.epochs} epochs x {steps} "
+        f"steps of {batch_size} rows; about {resources.human(needed)} of memory"
+    )
+
+
 def main(argv: list[str]) -> None:
     args = stage_arguments(argv, "stages/train.py", __doc__, PATHS, variant=True)
-
     params = load_params(args.params)
     if args.variant not in params.variants:
         raise ParamsError(
             f"params.yaml: no variant '{args.variant}'; variants: {', '.join(params.variants)}"
         )
-    started = time.perf_counter()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    stage, started = f"train@{args.variant}", time.perf_counter()
+    splits = (
+        *read_split(args.data_dir / "train.csv"),
+        *read_split(args.data_dir / "validation.csv"),
+    )
+    print(plan(params, args.variant, len(splits[0])), flush=True)
+    with phase(stage, "loading TensorFlow"):
+        load_tensorflow()  # first, so that no import below loads it with its noise
     from or_gate.model_files import save_models
     from or_gate.records import write_diagnostics, write_history
     from or_gate.training import Splits, log_spaced_epochs, seeds_of, trainer_for
 
-    import keras  # loads TensorFlow (~10 s)
+    import keras
+    import numpy as np
     import tensorflow as tf
 
     keras.utils.set_random_seed(params.seed)
     tf.config.experimental.enable_op_determinism()
-    data = Splits(
-        *read_split(args.data_dir / "train.csv"), *read_split(args.data_dir / "validation.csv")
-    )
-    architecture, trainer = trainer_for(params, args.variant, data)
+    with phase(stage, f"drawing the initial weights of {params.replicates} replicates"):
+        architecture, trainer = trainer_for(params, args.variant, Splits(*splits))
     epochs = params.train.epochs
-    print(
-        f"train@{args.variant}: {params.replicates} replicates of depth {params.depth} "
-        f"({architecture.activation}, {architecture.initializer}), {epochs} epochs x "
-        f"{trainer.steps} steps, compiling...",
-        flush=True,
-    )
-    result = trainer.fit(
-        seeds_of(params),
-        diagnostic_epochs=log_spaced_epochs(epochs),
-        on_progress=lambda epoch, last: print(
-            progress_line(args.variant, epoch, epochs, last, started), flush=True
-        ),
-    )
-    save_models(architecture, result.weights, args.model_dir)
-    write_history(args.records_dir, result.history)
-    write_diagnostics(args.records_dir, architecture, result.diagnostics)
-    print(
-        f"train@{args.variant}: saved {params.replicates} models to {args.model_dir} "
-        f"in {time.perf_counter() - started:.1f}s"
-    )
+    with phase(stage, "compiling, then training"):
+        result = trainer.fit(
+            seeds_of(params),
+            diagnostic_epochs=log_spaced_epochs(epochs),
+            on_progress=lambda epoch, last: print(
+                progress_line(args.variant, epoch, epochs, last, started), flush=True
+            ),
+        )
+    finite = np.isfinite(result.history["loss"]).all(axis=0) & np.isfinite(result.weights).all(1)
+    if not finite.all():  # a legitimate outcome, counted by evaluate as diverged_rate
+        print(
+            f"{stage}: {(~finite).sum()} of {params.replicates} replicates diverged "
+            "(non-finite loss or weights); evaluate counts them in diverged_rate",
+            flush=True,
+        )
+    with phase(stage, f"saving {params.replicates} models and the training records"):
+        save_models(architecture, result.weights, args.model_dir)
+        write_history(args.records_dir, result.history)
+        write_diagnostics(args.records_dir, architecture, result.diagnostics)
+    seconds = time.perf_counter() - started
+    print(f"{stage}: saved {params.replicates} models to {args.model_dir} in {seconds:.1f}s")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ KERAS_KINDS = {
     "activations": "an elementwise activation Keras knows",
     "initializers": "a Keras kernel initializer that draws square kernels",
     "optimizers": "an elementwise Keras optimizer (the trainer stacks replicates in one tensor)",
-    "losses": "a Keras loss function",
+    "losses": "a Keras loss function that can train one sigmoid output on 0/1 targets (for "
+    "t = 0 and t = 1, smallest where the prediction is t, with a gradient toward t elsewhere)",
 }
 
 # DVC pastes variant names into shell commands and file paths.

@@ -22,7 +22,12 @@ What the table allows (and why):
   history only (the trainer stacks replicates into one tensor; an optimizer that mixes
   elements, such as Adafactor, Lamb-style trust ratios or Muon, would couple replicates).
   ``tests/test_training.py`` proves each trains a stacked replicate as it trains alone.
-* ``losses``: Keras loss functions (not ``Loss`` classes) by name.
+* ``losses``: the Keras loss functions (not ``Loss`` classes) that can train this network's
+  one sigmoid output on 0/1 targets. The rule is checked numerically, not listed: for each
+  target t in {0, 1} and predictions p on a grid over (0, 1), the loss is smallest at the p
+  nearest t, and its gradient points toward t at every other p. ``categorical_crossentropy``
+  fails it (one output normalised to 1: the loss is 0 whatever p), so does
+  ``kl_divergence`` (0 for t = 0), and ``sparse_categorical_crossentropy`` raises.
 """
 
 from __future__ import annotations
@@ -51,11 +56,37 @@ PROBE_WIDTHS = range(1, 9)
 def _probe(get, name: str, accept) -> bool:
     """Keras makes ``name`` and it passes ``accept``. Anything that raises (Keras lists it
     but cannot make it from the name alone, it needs arguments, or it cannot take the
-    probe's shapes) is not usable as a layer's activation or initializer."""
+    probe's shapes) is not usable; running out of memory is not a verdict on the name."""
     try:
         return accept(get(name))
-    except Exception:
+    except MemoryError:
+        raise
+    except Exception as error:
+        if type(error).__name__ == "ResourceExhaustedError":
+            raise
         return False
+
+
+def _trains_a_sigmoid_output(loss) -> bool:
+    """For t in {0, 1}: smallest at the grid point nearest t, gradient toward t elsewhere."""
+    import numpy as np
+    import tensorflow as tf
+
+    grid = np.linspace(0.02, 0.98, 49, dtype=np.float32).reshape(-1, 1)
+    for target in (0.0, 1.0):
+        prediction = tf.Variable(grid)
+        with tf.GradientTape() as tape:
+            values = loss(tf.fill(grid.shape, target), prediction)
+        gradient = np.asarray(tape.gradient(values, prediction))[:, 0]
+        values = np.asarray(values)
+        if values.shape != (len(grid),) or not np.isfinite([*values, *gradient]).all():
+            return False
+        best = len(grid) - 1 if target == 1.0 else 0
+        others = np.arange(len(grid)) != best
+        toward = gradient < 0 if target == 1.0 else gradient > 0
+        if not (values[others] > values[best]).all() or not toward[others].all():
+            return False
+    return True
 
 
 def _elementwise(activation) -> bool:
@@ -101,7 +132,10 @@ def generate() -> dict[str, list[str]]:
         "losses": [
             name
             for name, value in sorted(losses.ALL_OBJECTS_DICT.items())
-            if name[:1].islower() and not isinstance(value, type) and callable(value)
+            if name[:1].islower()
+            and not isinstance(value, type)
+            and callable(value)
+            and _probe(keras.losses.get, name, _trains_a_sigmoid_output)
         ],
     }
 

@@ -3,8 +3,11 @@
 Measured on the full training set for every replicate at once (``or_gate/stacked.py``):
 
 * the norm of the loss gradient with respect to every layer's kernel and bias;
-* the share of every layer's units that are dead (output exactly 0 on every training input)
-  or saturated (activation derivative below ``SATURATION_DERIVATIVE`` on every input).
+* the share of every layer's units that are dead (output exactly 0 on every training input),
+  saturated (activation derivative below ``SATURATION_DERIVATIVE`` on every input) or
+  blocked (activation derivative exactly 0 on every input: no gradient passes the unit, to
+  its own weights or to anything below it). A layer whose units are all blocked cuts the
+  network: the output cannot depend on the input, and training cannot change that.
 
 Runs eagerly: it is called ~10 times per training, and tracing a graph would cost more.
 """
@@ -31,6 +34,7 @@ class Diagnostics:
     bias_gradient_norm: np.ndarray  # (R, L) float64
     dead_fraction: np.ndarray  # (R, L): share of the layer's units that output 0 on every input
     saturated_fraction: np.ndarray  # (R, L): share whose derivative < SATURATION_DERIVATIVE
+    blocked_fraction: np.ndarray  # (R, L): share whose derivative is exactly 0 on every input
 
 
 def _gradient_norms(network: StackedNetwork, flat, x, y) -> tuple[tf.Tensor, tf.Tensor]:
@@ -48,18 +52,24 @@ def _gradient_norms(network: StackedNetwork, flat, x, y) -> tuple[tf.Tensor, tf.
     return tf.stack(norms[0::2], axis=1), tf.stack(norms[1::2], axis=1)
 
 
-def _unit_activity(network: StackedNetwork, flat, x) -> tuple[tf.Tensor, tf.Tensor]:
+def _share(condition) -> tf.Tensor:
+    """Per replicate, the share of a layer's units for which ``condition`` holds on every
+    input; condition: (R, rows, units)."""
+    return tf.reduce_mean(tf.cast(tf.reduce_all(condition, axis=1), tf.float64), axis=1)
+
+
+def _unit_activity(network: StackedNetwork, flat, x) -> tuple[tf.Tensor, ...]:
     pre_activations, outputs = network.forward(flat, x)
-    dead, saturated = [], []
+    dead, saturated, blocked = [], [], []
     for z, h, activation in zip(pre_activations, outputs, network.activations, strict=True):
         with tf.GradientTape() as tape:
             tape.watch(z)
             activated = activation(z)
         derivative = tape.gradient(activated, z)  # elementwise activations: d h / d z
-        dead.append(tf.reduce_mean(tf.cast(tf.reduce_all(h == 0.0, axis=1), tf.float64), 1))
-        small = tf.reduce_all(tf.abs(derivative) < SATURATION_DERIVATIVE, axis=1)
-        saturated.append(tf.reduce_mean(tf.cast(small, tf.float64), axis=1))
-    return tf.stack(dead, axis=1), tf.stack(saturated, axis=1)
+        dead.append(_share(h == 0.0))
+        saturated.append(_share(tf.abs(derivative) < SATURATION_DERIVATIVE))
+        blocked.append(_share(derivative == 0.0))
+    return tuple(tf.stack(shares, axis=1) for shares in (dead, saturated, blocked))
 
 
 def diagnose(network: StackedNetwork, flat, x_train, y_train) -> Diagnostics:

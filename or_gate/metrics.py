@@ -2,10 +2,18 @@
 
 Definitions:
     success: test accuracy 1.0 (threshold 0.5, as Keras' binary accuracy);
+    diverged: the training loss became non-finite in some epoch, or the trained network's
+        outputs are not finite. A diverged replicate is never a success, counts as collapsed
+        (its output does not depend on the input), scores accuracy 0, and is left out of the
+        means that need finite numbers (test MSE, final unit shares and gradient ratio);
     collapse: the outputs for the four truth-table inputs span less than ``COLLAPSE_SPAN``,
-        i.e. the network answers (nearly) the same thing whatever the input;
-    born dead: at initialisation some hidden layer outputs 0 for every training input, so the
-        signal is cut and the output is exactly constant (Lu et al. 2019);
+        i.e. the network answers (nearly) the same thing whatever the input, or it diverged;
+    born dead: at initialisation some hidden layer is blocked: every unit's activation
+        derivative is exactly 0 on every training input, so no gradient can ever reach that
+        layer's weights or anything below it, and training cannot make the output depend on
+        the input (only the layers above, down to the output bias, learn: the mean label).
+        A zero-bias ReLU layer is blocked with probability 1/4 (Lu et al. 2019); a tanh layer
+        with all-zero weights outputs 0 but is not blocked (tanh'(0) = 1), and it learns;
     gradients.log10_ratio_*: log10(|dL/d kernel of the first hidden layer| /
         |dL/d bias of the output layer|), median over replicates; exact zeros are floored at
         ``GRADIENT_FLOOR`` so the number stays finite (a born-dead net scores about -299);
@@ -60,40 +68,61 @@ def unit_fractions(units: pd.DataFrame, epoch: int, column: str) -> np.ndarray:
     return table.sort_index(axis=1).to_numpy(dtype=float)
 
 
+def diverged_replicates(
+    history: pd.DataFrame, test_predictions: np.ndarray, truth_table_predictions: np.ndarray
+) -> np.ndarray:
+    """(R,) booleans: the training loss was non-finite in some epoch (an empty cell in
+    history.csv), or the trained network's outputs are not finite."""
+    loss = history.pivot(index="epoch", columns="replicate", values="loss").sort_index(axis=1)
+    outputs = np.concatenate([test_predictions, truth_table_predictions], axis=1)
+    return ~np.isfinite(loss.to_numpy()).all(axis=0) | ~np.isfinite(outputs).all(axis=1)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean, or NaN (written as null) when there is nothing to average."""
+    return float(values.mean()) if values.size else math.nan
+
+
 def variant_metrics(
     y_test: np.ndarray,
     test_predictions: np.ndarray,
     truth_table_predictions: np.ndarray,
-    gradients: pd.DataFrame,
-    units: pd.DataFrame,
+    training: dict[str, pd.DataFrame],
 ) -> dict:
-    """All metrics of one variant. Predictions are (replicates, rows)."""
+    """All metrics of one variant. Predictions are (replicates, rows); ``training`` is the
+    variant's history, gradients and units tables (``or_gate/records.py``)."""
+    gradients, units = training["gradients"], training["units"]
+    diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
+    kept = ~diverged
     scores = [replicate_scores(y_test, p) for p in test_predictions]
-    accuracy = np.array([s["accuracy"] for s in scores])
+    accuracy = np.where(diverged, 0.0, [s["accuracy"] for s in scores])
     spans = truth_table_predictions.max(axis=1) - truth_table_predictions.min(axis=1)
     final = int(gradients["epoch"].max())
-    dead_init = unit_fractions(units, 0, "dead_fraction")
+    final_ratios = np.array(gradient_ratios(gradients, final))[kept]
     return {
         "replicates": len(scores),
         "test": {
             "accuracy": float(accuracy.mean()),
             "accuracy_min": float(accuracy.min()),
-            "mse": float(np.mean([s["mse"] for s in scores])),
+            "mse": _mean(np.array([s["mse"] for s in scores])[kept]),
         },
-        "success_rate": float(np.mean(accuracy == 1.0)),
-        "collapse_rate": float(np.mean(spans < COLLAPSE_SPAN)),
-        "born_dead_rate": float(np.mean(np.any(dead_init == 1.0, axis=1))),
+        "success_rate": float(np.mean((accuracy == 1.0) & kept)),
+        "collapse_rate": float(np.mean((spans < COLLAPSE_SPAN) | diverged)),
+        "born_dead_rate": float(
+            np.mean(np.any(unit_fractions(units, 0, "blocked_fraction") == 1.0, axis=1))
+        ),
+        "diverged_rate": float(np.mean(diverged)),
         "gradients": {
             "log10_ratio_at_init": float(np.median(gradient_ratios(gradients, 0))),
-            "log10_ratio_final": float(np.median(gradient_ratios(gradients, final))),
+            "log10_ratio_final": float(np.median(final_ratios)) if final_ratios.size else math.nan,
         },
         "dead_units": {
-            "init": float(dead_init.mean()),
-            "final": float(unit_fractions(units, final, "dead_fraction").mean()),
+            "init": float(unit_fractions(units, 0, "dead_fraction").mean()),
+            "final": _mean(unit_fractions(units, final, "dead_fraction")[kept]),
         },
         "saturated_units": {
             "init": float(unit_fractions(units, 0, "saturated_fraction").mean()),
-            "final": float(unit_fractions(units, final, "saturated_fraction").mean()),
+            "final": _mean(unit_fractions(units, final, "saturated_fraction")[kept]),
         },
     }
 
@@ -103,5 +132,7 @@ def summary_line(name: str, metrics: dict) -> str:
         f"evaluate: {name}: test accuracy {metrics['test']['accuracy']:.3f} "
         f"(min {metrics['test']['accuracy_min']:.3f}), success {metrics['success_rate']:.2f}, "
         f"collapse {metrics['collapse_rate']:.2f}, born dead {metrics['born_dead_rate']:.2f}, "
+        f"diverged {round(metrics['diverged_rate'] * metrics['replicates'])} of "
+        f"{metrics['replicates']}, "
         f"log10 gradient ratio at init {metrics['gradients']['log10_ratio_at_init']:.1f}"
     )

@@ -6,7 +6,8 @@ Training writes, per variant, into its records directory (``data/training/<varia
   as ``keras.Model.fit`` reports them);
 * ``gradients.csv``: the norm of the loss gradient (full training set) with respect to every
   layer's kernel and bias, at initialisation (epoch 0) and at log-spaced epochs;
-* ``units.csv``: the share of every layer's units that are dead or saturated, same epochs.
+* ``units.csv``: the share of every layer's units that are dead, saturated or blocked
+  (``or_gate/diagnostics.py``), same epochs.
 
 Evaluation writes into ``data/evaluation/<variant>/``:
 
@@ -35,7 +36,7 @@ WHERE = ("replicate", "epoch", "layer", "role")
 TRAINING = {
     "history": ("replicate", "epoch", "loss", "accuracy", "val_loss", "val_accuracy"),
     "gradients": (*WHERE, "kernel_gradient_norm", "bias_gradient_norm"),
-    "units": (*WHERE, "dead_fraction", "saturated_fraction"),
+    "units": (*WHERE, "dead_fraction", "saturated_fraction", "blocked_fraction"),
 }
 EVALUATION = {
     "predictions": ("split", "replicate", "row", "x1", "x2", "y", "prediction"),
@@ -61,24 +62,14 @@ def write_diagnostics(
     roles = [layer.role for layer in architecture.layers]
     gradient_rows, unit_rows = [], []
     for epoch, measured in sorted(diagnostics.items()):
+        norms = (measured.kernel_gradient_norm, measured.bias_gradient_norm)
+        shares = (measured.dead_fraction, measured.saturated_fraction, measured.blocked_fraction)
         replicates, layers = measured.kernel_gradient_norm.shape
         for k in range(replicates):
             for layer in range(layers):
                 where = (k, epoch, layer, roles[layer])
-                gradient_rows.append(
-                    (
-                        *where,
-                        measured.kernel_gradient_norm[k, layer],
-                        measured.bias_gradient_norm[k, layer],
-                    )
-                )
-                unit_rows.append(
-                    (
-                        *where,
-                        measured.dead_fraction[k, layer],
-                        measured.saturated_fraction[k, layer],
-                    )
-                )
+                gradient_rows.append((*where, *(norm[k, layer] for norm in norms)))
+                unit_rows.append((*where, *(share[k, layer] for share in shares)))
     write_csv(records_dir / "gradients.csv", TRAINING["gradients"], gradient_rows)
     write_csv(records_dir / "units.csv", TRAINING["units"], unit_rows)
 

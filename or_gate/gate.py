@@ -9,7 +9,11 @@ Python API (``Repo.metrics.show``), and applies the rules in ``--rules`` (data, 
 * ``limits``: per metric pattern (and variant pattern), the largest allowed ``max_drop``,
   ``max_rise`` or ``max_change`` against the baseline;
 * ``expectations``: absolute bounds (``at_least``/``at_most``) that encode the science, each
-  applying only ``when`` the workspace's params.yaml has the given values.
+  applying only ``when`` the workspace's params.yaml has the given values;
+* ``intended``: changes declared in the commit that makes them (a new key, a moved value,
+  each with its ``reason``). A failed comparison they cover passes with the reason shown; a
+  broken expectation never does. Declarations that covered nothing are reported, so they can
+  be removed once the change has landed.
 
 It fails on a broken rule, a metrics file or key that appeared or disappeared, and a value
 that is not a finite number; it cannot compare when a file cannot be read or parsed or REV is
@@ -24,33 +28,14 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from or_gate.errors import StageError
-
-import yaml
+from or_gate.gate_rules import Expectation, Intended, Limit
 
 PASS, FAIL, ERROR = "ok", "FAIL", "ERROR"
-LIMIT_KINDS = ("max_drop", "max_rise", "max_change")
-
-
-@dataclass(frozen=True)
-class Limit:
-    metric: str  # fnmatch pattern over dotted keys, e.g. "test.*"
-    variants: str
-    kind: str  # one of LIMIT_KINDS
-    bound: float
-
-
-@dataclass(frozen=True)
-class Expectation:
-    variant: str
-    metric: str
-    at_least: float | None
-    at_most: float | None
-    when: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -63,57 +48,6 @@ class Row:
     limit: str = ""
     verdict: str = PASS
     note: str = ""
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise StageError(f"{where}: {value!r} is not a finite number")
-    return float(value)
-
-
-def load_rules(path: Path) -> tuple[list[Limit], list[Expectation]]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise StageError(f"{path}: rules file not found") from None
-    except yaml.YAMLError as error:
-        raise StageError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
-    unknown = set(document) - {"limits", "expectations"}
-    if unknown:
-        raise StageError(
-            f"{path}: unknown section {sorted(unknown)}; allowed: limits, expectations"
-        )
-    limits = []
-    for index, item in enumerate(document.get("limits") or []):
-        where = f"{path}: limits[{index}]"
-        kinds = [k for k in LIMIT_KINDS if k in item]
-        extra = set(item) - {"metric", "variants", *LIMIT_KINDS}
-        if "metric" not in item or len(kinds) != 1 or extra:
-            raise StageError(
-                f"{where}: expected 'metric', optional 'variants' and exactly one of "
-                f"{', '.join(LIMIT_KINDS)}; got {sorted(item)}"
-            )
-        bound = _number(item[kinds[0]], f"{where}.{kinds[0]}")
-        limits.append(Limit(str(item["metric"]), str(item.get("variants", "*")), kinds[0], bound))
-    expectations = []
-    for index, item in enumerate(document.get("expectations") or []):
-        where = f"{path}: expectations[{index}]"
-        extra = set(item) - {"variant", "metric", "at_least", "at_most", "when"}
-        if {"variant", "metric"} - set(item) or extra or not {"at_least", "at_most"} & set(item):
-            raise StageError(
-                f"{where}: expected 'variant', 'metric', 'at_least' and/or 'at_most', "
-                f"optional 'when'; got {sorted(item)}"
-            )
-        expectations.append(
-            Expectation(
-                str(item["variant"]),
-                str(item["metric"]),
-                _number(item["at_least"], f"{where}.at_least") if "at_least" in item else None,
-                _number(item["at_most"], f"{where}.at_most") if "at_most" in item else None,
-                dict(item.get("when") or {}),
-            )
-        )
-    return limits, expectations
 
 
 def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
@@ -199,6 +133,23 @@ def compare(now: dict, baseline: dict, limits: list[Limit]) -> list[Row]:
                     row.verdict = FAIL
                     row.note = f"{limit.kind.replace('_', ' ')} {limit.bound:g} exceeded"
     return rows
+
+
+def apply_intended(rows: list[Row], intended: list[Intended]) -> list[Intended]:
+    """A failed comparison that a declared change covers passes, saying so; the science
+    (expectations) is never excused. Returns the declarations that covered nothing."""
+    used = set()
+    for row in rows:
+        if row.verdict != FAIL:
+            continue
+        for index, change in enumerate(intended):
+            if fnmatch.fnmatchcase(row.metric, change.metric) and fnmatch.fnmatchcase(
+                row.variant, change.variants
+            ):
+                row.verdict, row.note = PASS, f"intended: {change.reason} (was: {row.note})"
+                used.add(index)
+                break
+    return [change for index, change in enumerate(intended) if index not in used]
 
 
 def check_expectations(now: dict, expectations: list[Expectation], params: dict) -> list[Row]:

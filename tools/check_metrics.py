@@ -19,13 +19,14 @@ from or_gate.errors import StageError, run
 from or_gate.gate import (
     ERROR,
     PASS,
+    apply_intended,
     cell,
     check_expectations,
     collect_metrics,
     compare,
-    load_rules,
     markdown,
 )
+from or_gate.gate_rules import load_rules
 
 import yaml
 
@@ -44,7 +45,7 @@ def main(argv: list[str]) -> None:
     )
     args = parser.parse_args(argv)
 
-    limits, expectations = load_rules(args.rules)
+    rules = load_rules(args.rules)
     try:
         params = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -52,10 +53,12 @@ def main(argv: list[str]) -> None:
     now, baseline = collect_metrics(args.repo, args.baseline)
     if not now and not baseline:
         raise StageError("no metrics files found in the workspace or at the baseline")
-    science = check_expectations(now, expectations, params)
+    science = check_expectations(now, rules.expectations, params)
     if args.expectations_only and not science:
         raise StageError(f"no expectation in {args.rules} applies to {args.params}")
-    rows = science if args.expectations_only else compare(now, baseline, limits) + science
+    moves = [] if args.expectations_only else compare(now, baseline, rules.limits)
+    unused = apply_intended(moves, rules.intended)
+    rows = moves + science
     table = markdown(rows, args.baseline)
     print(table)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -63,6 +66,11 @@ def main(argv: list[str]) -> None:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(f"### Metrics gate against `{args.baseline}`\n\n{table}\n\n")
 
+    for change in unused if not args.expectations_only else []:
+        print(
+            f"check_metrics: note: declared change not seen ({change.variants} {change.metric}: "
+            f"{change.reason}); remove it from {args.rules} once it has landed"
+        )
     failures = [r for r in rows if r.verdict != PASS]
     for row in failures:
         print(

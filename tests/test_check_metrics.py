@@ -60,7 +60,7 @@ def test_identical_metrics_pass(gated):
     result = gate(gated)
     assert result.returncode == 0, result.stderr
     assert "| relu | test.accuracy |" in result.stdout
-    assert "all 43 checks hold against HEAD" in result.stdout
+    assert "all 46 checks hold against HEAD" in result.stdout
 
 
 def test_a_move_within_tolerance_passes(gated):
@@ -229,3 +229,57 @@ def test_broken_rules_cannot_be_used(gated, tmp_path):
         env=quiet_env(),
     )
     assert result.returncode == 2 and "exactly one of max_drop" in result.stderr
+
+
+def gate_with(repo: Path, rules: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "rules.yaml"
+    committed = (REPO / ".ci/metric_rules.yaml").read_text().split("\nintended:")[0]
+    path.write_text(committed + "\n" + rules)
+    command = [str(REPO / "tools/check_metrics.py"), "--rules", str(path), *args]
+    return subprocess.run(
+        [sys.executable, *command], cwd=repo, capture_output=True, text=True, env=quiet_env()
+    )
+
+
+def test_an_intended_change_declared_with_the_commit_lands(gated, tmp_path):
+    edit(gated, "relu", lambda d: d.update(new_rate=0.5))
+    edit(gated, "relu", lambda d: d["test"].update(accuracy=d["test"]["accuracy"] - 0.1))
+    undeclared = gate_with(gated, "", tmp_path)
+    assert undeclared.returncode == 1
+    assert "FAIL relu new_rate: key appeared" in undeclared.stderr
+    declared = gate_with(
+        gated,
+        "intended:\n"
+        "  - {metric: new_rate, reason: a new measurement}\n"
+        "  - {metric: test.accuracy, variants: relu, reason: a harder test set}\n"
+        "  - {metric: born_dead_rate, reason: never happens}\n",
+        tmp_path,
+    )
+    assert declared.returncode == 0, declared.stderr
+    assert "| relu | new_rate |" in declared.stdout
+    assert "ok: intended: a new measurement (was: key appeared)" in declared.stdout
+    assert "ok: intended: a harder test set (was: max drop 0.02 exceeded)" in declared.stdout
+    assert (
+        "check_metrics: note: declared change not seen (* born_dead_rate: never happens); "
+        "remove it from" in declared.stdout
+    )
+
+
+def test_a_declared_change_never_excuses_the_science(gated, tmp_path):
+    edit(gated, "sigmoid", lambda d: d["test"].update(accuracy=0.5))
+    result = gate_with(
+        gated, "intended:\n  - {metric: 'test.*', reason: a new test set}\n", tmp_path
+    )
+    assert result.returncode == 1
+    assert failing_lines(result) == [
+        "check_metrics: FAIL sigmoid test.accuracy: the science does not hold at depth=1 "
+        "(baseline -, now 0.5)"
+    ]
+
+
+def test_an_intended_entry_needs_a_reason(gated, tmp_path):
+    result = gate_with(gated, "intended:\n  - {metric: new_rate}\n", tmp_path)
+    assert result.returncode == 2
+    assert "intended[0]: expected 'metric', optional 'variants' and a non-empty 'reason'" in (
+        result.stderr
+    )

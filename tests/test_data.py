@@ -113,7 +113,7 @@ def run_prepare(raw_dir, out_dir, params=REPO / "params.yaml"):
 
 def test_training_file_with_one_class_is_rejected(tmp_path):
     (tmp_path / "OR-gate.data.csv").write_text("0,1,1\n1,1,1\n1,0,1\n1,1,1\n1,1,1\n")
-    (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n")
+    (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n0,1,1\n1,0,1\n1,1,1\n")
     result = run_prepare(tmp_path, tmp_path / "out")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -47,7 +47,8 @@ def gradients_table(kernel_first_hidden, output_bias, final_scale=10.0):
 
 
 def units_table(dead_init, dead_final, saturated_init, saturated_final):
-    """(replicate, hidden layer) fractions at epochs 0 and 5; input/output layers 0."""
+    """(replicate, hidden layer) fractions at epochs 0 and 5; input/output layers 0. Blocked
+    equals dead, as for ReLU units."""
     rows = []
     for epoch, dead, saturated in (
         (0, dead_init, saturated_init),
@@ -64,9 +65,17 @@ def units_table(dead_init, dead_final, saturated_init, saturated_final):
                         role,
                         dead[replicate][layer - 1] if hidden else 0.0,
                         saturated[replicate][layer - 1] if hidden else 0.0,
+                        dead[replicate][layer - 1] if hidden else 0.0,
                     )
                 )
     columns = ("replicate", "epoch", "layer", "role", "dead_fraction", "saturated_fraction")
+    return pd.DataFrame(rows, columns=(*columns, "blocked_fraction"))
+
+
+def history_table(replicates: int) -> pd.DataFrame:
+    """Finite losses: no replicate diverged."""
+    rows = [(k, epoch, 0.2, 0.5, 0.2, 0.5) for k in range(replicates) for epoch in (1, 2)]
+    columns = ("replicate", "epoch", "loss", "accuracy", "val_loss", "val_accuracy")
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -100,13 +109,16 @@ def test_variant_metrics_definitions():
         Y_TEST,
         np.stack([learned, constant, half]),
         truth,
-        gradients_table([1e-3, 0.0, 1e-25], [1e-1, 1e-1, 1e-2], final_scale=10.0),
-        units_table(
-            dead_init=[[0.0, 0.0], [0.5, 1.0], [0.5, 0.0]],
-            dead_final=[[0.0, 0.0], [1.0, 1.0], [0.5, 0.0]],
-            saturated_init=[[0.5, 0.5], [0.0, 0.0], [0.0, 0.0]],
-            saturated_final=[[1.0, 0.5], [1.0, 1.0], [0.0, 0.5]],
-        ),
+        {
+            "history": history_table(3),
+            "gradients": gradients_table([1e-3, 0.0, 1e-25], [1e-1, 1e-1, 1e-2], final_scale=10.0),
+            "units": units_table(
+                dead_init=[[0.0, 0.0], [0.5, 1.0], [0.5, 0.0]],
+                dead_final=[[0.0, 0.0], [1.0, 1.0], [0.5, 0.0]],
+                saturated_init=[[0.5, 0.5], [0.0, 0.0], [0.0, 0.0]],
+                saturated_final=[[1.0, 0.5], [1.0, 1.0], [0.0, 0.5]],
+            ),
+        },
     )
     assert metrics["replicates"] == 3
     # accuracies 7/7, 4/7 (constant 0.74 answers "1" everywhere), 6/7
@@ -118,7 +130,8 @@ def test_variant_metrics_definitions():
     assert metrics["test"]["mse"] == pytest.approx(sum(mse) / 3, rel=1e-6)
     assert metrics["success_rate"] == pytest.approx(1 / 3)
     assert metrics["collapse_rate"] == pytest.approx(1 / 3)
-    assert metrics["born_dead_rate"] == pytest.approx(1 / 3)  # replicate 1: a whole layer dead
+    assert metrics["born_dead_rate"] == pytest.approx(1 / 3)  # replicate 1: a layer blocked
+    assert metrics["diverged_rate"] == 0.0
     assert metrics["dead_units"]["init"] == pytest.approx((0 + 0 + 0.5 + 1 + 0.5 + 0) / 6)
     assert metrics["dead_units"]["final"] == pytest.approx((0 + 0 + 1 + 1 + 0.5 + 0) / 6)
     assert metrics["saturated_units"]["init"] == pytest.approx((0.5 + 0.5) / 6)
@@ -133,6 +146,7 @@ def test_variant_metrics_definitions():
         "success_rate",
         "collapse_rate",
         "born_dead_rate",
+        "diverged_rate",
         "gradients",
         "dead_units",
         "saturated_units",
@@ -154,3 +168,24 @@ def test_exact_zero_gradients_are_floored_and_stay_finite():
     assert gradient_ratios(gradients_table([0.0], [0.05]), epoch=0) == [
         pytest.approx(-298.7, abs=0.05)
     ]
+
+
+def test_born_dead_counts_blocked_layers_not_silent_ones():
+    units = units_table(
+        dead_init=[[1.0, 0.0]],
+        dead_final=[[0.0, 0.0]],
+        saturated_init=[[0.0, 0.0]],
+        saturated_final=[[0.0, 0.0]],
+    )
+    units["blocked_fraction"] = 0.0  # a tanh/zeros layer: outputs 0, but gradients pass
+    training = {
+        "history": history_table(1),
+        "gradients": gradients_table([0.1], [0.1]),
+        "units": units,
+    }
+    truth = np.array([[0.01, 0.99, 0.99, 0.99]], np.float32)
+    learned = np.where(Y_TEST == 1, 0.99, 0.01)[None].astype(np.float32)
+    metrics = variant_metrics(Y_TEST, learned, truth, training)
+    assert metrics["dead_units"]["init"] == 0.5 and metrics["born_dead_rate"] == 0.0
+    units["blocked_fraction"] = units["dead_fraction"]
+    assert variant_metrics(Y_TEST, learned, truth, training)["born_dead_rate"] == 1.0

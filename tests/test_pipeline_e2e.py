@@ -22,6 +22,7 @@ METRIC_KEYS = {
     "success_rate",
     "collapse_rate",
     "born_dead_rate",
+    "diverged_rate",
     "gradients.log10_ratio_at_init",
     "gradients.log10_ratio_final",
     "dead_units.init",

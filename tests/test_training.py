@@ -158,3 +158,20 @@ def test_epoch_schedules():
     assert CHUNK_EPOCHS == 20  # never more than CHUNK_EPOCHS per compiled call
     assert chunk_boundaries(50, [1]) == [1, 21, 41, 50]
     assert chunk_boundaries(3, []) == [3]
+
+
+def test_diagnostics_see_the_gradient_vanish_through_deep_sigmoid_layers():
+    from or_gate.diagnostics import diagnose
+    from or_gate.stacked import StackedNetwork
+
+    import tensorflow as tf
+
+    x, y = or_rows(40, seed=4)
+    deep = Architecture(depth=10, width=2, activation="sigmoid", initializer="uniform")
+    network = StackedNetwork(deep, 1, "mean_squared_error")
+    weights = tf.constant(stacked_initial_weights(deep, [7]))
+    measured = diagnose(network, weights, tf.constant(x), tf.constant(y))
+    kernel = measured.kernel_gradient_norm[0]
+    assert kernel[1] < 1e-15 * kernel[-1]  # first hidden layer against the output layer
+    assert np.all(kernel > 0)  # float64 norms: tiny, not zero
+    assert measured.blocked_fraction.max() == 0.0  # sigmoid never blocks a gradient outright

@@ -15,8 +15,9 @@ from helpers import REPO, quiet_env
 from pydantic import BaseModel
 
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-# errors.py only formats failures: a change there cannot change any output.
-NOT_A_RESULT = {"or_gate/errors.py"}
+# Modules that only print (failures, progress, TensorFlow's start-up notices filtered): a
+# change there cannot change any output.
+NOT_A_RESULT = {"or_gate/errors.py", "or_gate/progress.py", "or_gate/tensorflow_quiet.py"}
 # Data files a module reads, which are code in all but name.
 READS = {"or_gate/params.py": {"or_gate/keras_names.json"}}
 

@@ -31,16 +31,17 @@ BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- end table -->)", re.S)
 
 def metrics_table(root: Path) -> str:
     lines = [
-        "| variant | test accuracy (min) | success rate | collapse rate | born dead | "
+        "| variant | test accuracy (min) | success rate | collapse rate | born dead | diverged | "
         "log10 gradient ratio at init | replicates |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for path in sorted((root / "metrics").glob("*.json")):
         m = read_json(path)
         lines.append(
             f"| {path.stem} | {m['test']['accuracy']:.3f} ({m['test']['accuracy_min']:.3f}) "
             f"| {m['success_rate']:.2f} | {m['collapse_rate']:.2f} | {m['born_dead_rate']:.2f} "
-            f"| {m['gradients']['log10_ratio_at_init']:.1f} | {m['replicates']} |"
+            f"| {m['diverged_rate']:.2f} | {m['gradients']['log10_ratio_at_init']:.1f} "
+            f"| {m['replicates']} |"
         )
     return "\n".join(lines)
 

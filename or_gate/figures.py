@@ -37,6 +37,8 @@ def save_figure(figure, path: Path) -> None:
 
 
 def draw_learning_curves(name: str, history: pd.DataFrame, out_dir: Path) -> None:
+    finite = history.groupby("replicate")["loss"].apply(lambda loss: np.isfinite(loss).all())
+    diverged = int((~finite).sum())
     for quantity in ("accuracy", "loss"):
         figure, axes = new_figure(1, 1, figsize=(6, 4))
         for replicate, rows in history.groupby("replicate"):
@@ -55,7 +57,10 @@ def draw_learning_curves(name: str, history: pd.DataFrame, out_dir: Path) -> Non
                 alpha=0.7,
                 label="validation" if first else None,
             )
-        axes.set(title=f"{name}: model {quantity}", xlabel="epoch", ylabel=quantity)
+        title = f"{name}: model {quantity}"
+        if diverged:  # their non-finite values cannot be drawn; say so rather than hide them
+            title += f" ({diverged} of {history['replicate'].nunique()} diverged, not drawn)"
+        axes.set(title=title, xlabel="epoch", ylabel=quantity)
         if quantity == "loss":
             axes.set_yscale("log")
         axes.legend(loc="best")
@@ -80,12 +85,19 @@ def draw_comparison(tables: dict, metrics: dict[str, dict], colours: dict, path:
     curves.legend()
     names = list(metrics)
     positions = np.arange(len(names))
-    rates.bar(
-        positions - 0.2, [metrics[n]["success_rate"] for n in names], 0.4, label="success rate"
-    )
-    rates.bar(
-        positions + 0.2, [metrics[n]["collapse_rate"] for n in names], 0.4, label="collapse rate"
-    )
+    # Greys, not colours: every colour on the page belongs to a variant (or_gate/colours.py).
+    bars = (("success_rate", -0.27, "0.25", ""), ("collapse_rate", 0.0, "0.6", ""))
+    for key, offset, grey, hatch in (*bars, ("diverged_rate", 0.27, "0.85", "//")):
+        heights = [metrics[n][key] for n in names]
+        rates.bar(
+            positions + offset,
+            heights,
+            0.27,
+            color=grey,
+            hatch=hatch,
+            edgecolor="0.3",
+            label=key.replace("_", " "),
+        )
     rates.set_xticks(positions, names)
     rates.set(ylim=(0, 1.05), title="share of replicates")
     rates.legend()

@@ -1,4 +1,7 @@
-"""Saved models: standard ``.keras`` files with the same bytes every time.
+"""Standard ``.keras`` files with the same bytes every time (a replicate exported for Keras).
+
+The pipeline keeps a variant's replicates stacked in one file (``or_gate/weights_files.py``);
+this module writes and reads a single replicate as a Keras archive.
 
 A ``.keras`` file is a zip archive of ``config.json``, ``metadata.json`` and
 ``model.weights.h5``. Two saves of the same weights differ: Keras writes the save time twice
@@ -10,7 +13,7 @@ the archive without the save date, with fixed timestamps, and with shared object
 ``keras.saving.load_model(path, safe_mode=True)``.
 
 Writes go to a hidden ``.<name>.partial`` file in the same directory that is renamed into
-place, so a training killed half-way never leaves a truncated or extra ``*.keras`` behind.
+place, so a process killed half-way never leaves a truncated or extra ``*.keras`` behind.
 """
 
 from __future__ import annotations
@@ -23,16 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from or_gate.network import Architecture
-
     import keras
-    import numpy as np
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
-
-
-def model_path(model_dir: str | Path, replicate: int) -> Path:
-    return Path(model_dir) / f"replicate_{replicate:03d}.keras"
 
 
 def renumber_shared_objects(config):
@@ -87,17 +83,6 @@ def save_model(model: keras.Model, path: str | Path) -> None:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def save_models(architecture: Architecture, weights: np.ndarray, model_dir: str | Path) -> None:
-    """Save replicate k's flat weights ``weights[k]`` as ``model_path(model_dir, k)``."""
-    from or_gate.network import build_model
-
-    Path(model_dir).mkdir(parents=True, exist_ok=True)
-    model = build_model(architecture)
-    for k, flat in enumerate(weights):
-        model.set_weights(architecture.layout.unflatten(flat))
-        save_model(model, model_path(model_dir, k))
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from or_gate.network import Architecture
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -58,6 +59,11 @@ class StackedNetwork:
         if mask is None:
             return tf.reduce_mean(per_row, axis=1), prediction[..., 0]
         return tf.reduce_sum(per_row * mask, axis=1) / tf.reduce_sum(mask), prediction[..., 0]
+
+    def predict(self, flat, x) -> np.ndarray:
+        """Every replicate's output for the same rows ``x`` (n, 2): float32 (R, n)."""
+        inputs = tf.broadcast_to(tf.constant(x, tf.float32), (self.replicates, *np.shape(x)))
+        return np.asarray(self.forward(tf.constant(flat, tf.float32), inputs)[1][-1][..., 0])
 
     @staticmethod
     def correct(prediction, y):

@@ -1,8 +1,9 @@
 """Stage ``evaluate``: measure every saved model and summarise each variant as metrics.
 
-Reads ``params.yaml`` (replicates, variants), ``data/prepared/test.csv``, the saved models
-``models/<variant>/replicate_NNN.keras`` (loaded with Keras in safe mode) and the training
-records ``data/training/<variant>/{gradients,units}.csv``. Writes, per variant,
+Reads ``params.yaml`` (replicates, variants), ``data/prepared/test.csv``, every variant's
+stacked trained weights ``models/<variant>/`` (``or_gate/weights_files.py``; all replicates
+are evaluated at once, with Keras' own activations) and the training records
+``data/training/<variant>/{history,gradients,units}.csv``. Writes, per variant,
 ``metrics/<variant>.json`` (the definitions are in ``or_gate/metrics.py``) and the evaluation
 records ``data/evaluation/<variant>/{predictions,decision_surface}.csv``
 (``or_gate/records.py``).
@@ -19,12 +20,12 @@ from or_gate.cli import stage_arguments
 from or_gate.data import TRUTH_TABLE, or_gate, read_split
 from or_gate.errors import DataError, run
 from or_gate.metrics import summary_line, variant_metrics
-from or_gate.model_files import load_model, model_path
 from or_gate.params import load_params
 from or_gate.progress import phase
 from or_gate.records import read_training, write_decision_surface, write_predictions
 from or_gate.tables import write_json
 from or_gate.tensorflow_quiet import load_tensorflow
+from or_gate.weights_files import load_stacked
 
 import numpy as np
 
@@ -41,11 +42,6 @@ def surface_grid() -> np.ndarray:
     return np.column_stack([x1.ravel(), x2.ravel()])
 
 
-def predict(model, x: np.ndarray) -> np.ndarray:
-    # Calling the model directly: `predict` adds ~50 ms of set-up per call for 7 rows.
-    return np.asarray(model(x, training=False), dtype=np.float32)[:, 0]
-
-
 def prediction_rows(x_test, y_test, test_predictions, truth_predictions) -> list[list]:
     """predictions.csv rows: split, replicate, row, x1, x2, y, prediction."""
     return [
@@ -59,15 +55,15 @@ def prediction_rows(x_test, y_test, test_predictions, truth_predictions) -> list
     ]
 
 
-def check_models_exist(models_dir: Path, variants, replicates: int) -> None:
-    """Fail before the slow TensorFlow import if any model is missing."""
-    for name in variants:
-        for k in range(replicates):
-            if not model_path(models_dir / name, k).is_file():
-                raise DataError(
-                    f"{model_path(models_dir / name, k)}: model not found "
-                    f"(params.yaml asks for {replicates} replicates; run `dvc repro`)"
-                )
+def load_variant(models_dir: Path, name: str, replicates: int):
+    """A variant's architecture and stacked weights, checked against params.yaml."""
+    architecture, weights = load_stacked(models_dir / name)
+    if len(weights) != replicates:
+        raise DataError(
+            f"{models_dir / name}: {len(weights)} replicates, params.yaml asks for "
+            f"{replicates} (run `dvc repro`)"
+        )
+    return architecture, weights
 
 
 def main(argv: list[str]) -> None:
@@ -75,7 +71,7 @@ def main(argv: list[str]) -> None:
 
     params = load_params(args.params)
     x_test, y_test = read_split(args.data_dir / "test.csv")
-    check_models_exist(args.models_dir, params.variants, params.replicates)
+    stacked = {n: load_variant(args.models_dir, n, params.replicates) for n in params.variants}
     print(
         f"evaluate: {len(params.variants)} variants x {params.replicates} replicates on "
         f"{len(x_test)} test rows and the truth table",
@@ -84,20 +80,23 @@ def main(argv: list[str]) -> None:
     with phase("evaluate", "loading TensorFlow"):
         load_tensorflow()
 
-    for name in params.variants:
-        with phase("evaluate", f"{name}: loading {params.replicates} models and predicting"):
-            models = [
-                load_model(model_path(args.models_dir / name, k)) for k in range(params.replicates)
-            ]
-            test_predictions = np.array([predict(m, x_test) for m in models])
-            truth_predictions = np.array([predict(m, TRUTH_TABLE) for m in models])
+    from or_gate.stacked import StackedNetwork
+
+    for name, (architecture, weights) in stacked.items():
+        with phase("evaluate", f"{name}: predicting with {params.replicates} replicates"):
+            network = StackedNetwork(architecture, len(weights), "mean_squared_error")
+            test_predictions = network.predict(weights, x_test)
+            truth_predictions = network.predict(weights, TRUTH_TABLE)
+            surface = StackedNetwork(architecture, 1, "mean_squared_error").predict(
+                weights[:1], surface_grid()
+            )[0]
         training = read_training(args.training_dir / name)
         metrics = variant_metrics(y_test, test_predictions, truth_predictions, training)
         write_json(args.metrics_dir / f"{name}.json", metrics)
         records = args.evaluation_dir / name
         rows = prediction_rows(x_test, y_test, test_predictions, truth_predictions)
         write_predictions(records, rows)
-        write_decision_surface(records, surface_grid(), predict(models[0], surface_grid()))
+        write_decision_surface(records, surface_grid(), surface)
         print(summary_line(name, metrics), flush=True)  # per replicate: predictions.csv
 
 

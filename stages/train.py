@@ -1,8 +1,9 @@
 """Stage ``train@<variant>``: train ``replicates`` networks of one variant and record them.
 
 Reads ``params.yaml`` (seed, depth, replicates, model.width, train.*, variants.<variant>) and
-``data/prepared/{train,validation}.csv``. Writes one Keras model per replicate,
-``<model-dir>/replicate_NNN.keras`` (a DVC-cached output), and the training records
+``data/prepared/{train,validation}.csv``. Writes every replicate's trained weights, stacked,
+into ``<model-dir>`` (a DVC-cached output; ``or_gate/weights_files.py``, and
+``tools/export_model.py`` for any replicate as a ``.keras`` file), and the training records
 (``history.csv``, ``gradients.csv``, ``units.csv``; see ``or_gate/records.py``) into
 ``<records-dir>``.
 
@@ -77,9 +78,9 @@ def main(argv: list[str]) -> None:
     print(plan(params, args.variant, len(splits[0])), flush=True)
     with phase(stage, "loading TensorFlow"):
         load_tensorflow()  # first, so that no import below loads it with its noise
-    from or_gate.model_files import save_models
     from or_gate.records import write_diagnostics, write_history
     from or_gate.training import Splits, log_spaced_epochs, seeds_of, trainer_for
+    from or_gate.weights_files import save_stacked
 
     import keras
     import numpy as np
@@ -106,7 +107,7 @@ def main(argv: list[str]) -> None:
             flush=True,
         )
     with phase(stage, f"saving {params.replicates} models and the training records"):
-        save_models(architecture, result.weights, args.model_dir)
+        save_stacked(args.model_dir, architecture, result.weights)
         write_history(args.records_dir, result.history)
         write_diagnostics(args.records_dir, architecture, result.diagnostics)
     seconds = time.perf_counter() - started

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import zipfile
 
-from or_gate.model_files import load_model, model_path, renumber_shared_objects, save_model
+from or_gate.model_files import load_model, renumber_shared_objects, save_model
 from or_gate.network import Architecture, build_model, initial_weights
 
 import numpy as np
@@ -81,10 +81,6 @@ def test_a_process_killed_while_saving_never_leaves_a_broken_model(tmp_path):
     # what a kill can leave is a hidden .partial file, never another *.keras file
     assert [p.name for p in tmp_path.glob("*.keras")] == ["replicate_000.keras"]
     assert {p.name for p in tmp_path.iterdir()} <= {"replicate_000.keras", ".replicate_000.partial"}
-
-
-def test_model_path_names_replicates():
-    assert model_path("models/relu", 7).as_posix() == "models/relu/replicate_007.keras"
 
 
 def test_shared_object_ids_are_renumbered_keeping_the_sharing():

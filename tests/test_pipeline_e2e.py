@@ -52,8 +52,12 @@ def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
         metrics = flatten(json.loads((repo / "metrics" / f"{name}.json").read_text()))
         assert set(metrics) == METRIC_KEYS, name
         assert metrics["replicates"] == replicates
-        models = sorted((repo / "models" / name).glob("*.keras"))
-        assert [m.name for m in models] == [f"replicate_{k:03d}.keras" for k in range(replicates)]
+        assert sorted(p.name for p in (repo / "models" / name).iterdir()) == [
+            "architecture.json",
+            "weights.npy",
+        ]
+        stacked = np.load(repo / "models" / name / "weights.npy", allow_pickle=False)
+        assert stacked.shape == (replicates, 17) and stacked.dtype == np.float32
         training, evaluation = repo / "data/training" / name, repo / "data/evaluation" / name
         history = pd.read_csv(training / "history.csv")
         assert len(history) == replicates * epochs

@@ -1,0 +1,88 @@
+"""A variant's trained replicates as one file: the stacked weights and their architecture.
+
+``models/<variant>/`` holds
+
+* ``weights.npy``: the float32 array (replicates, parameters) the trainer ends with, in
+  ``ParamLayout`` order (Keras' ``get_weights`` order, flattened), written by ``numpy.save``
+  (its header, then the raw bytes: the same weights give the same bytes);
+* ``architecture.json``: depth, width, activation and initializer, with sorted keys.
+
+One file instead of one ``.keras`` archive per replicate: at 1,000 replicates, saving and
+loading them one by one cost minutes and gigabytes. Any replicate is still one line away from
+a standard Keras model that loads in safe mode::
+
+    python tools/export_model.py --model-dir models/relu --replicate 7 --out relu_7.keras
+
+(or, in Python, :func:`replicate_model`). Files are written to a hidden
+``.partial`` name and renamed into place, so a killed run never leaves a truncated file.
+``numpy.load`` reads them with ``allow_pickle=False``: nothing in them can run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from or_gate.errors import DataError
+from or_gate.network import Architecture
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+WEIGHTS = "weights.npy"
+ARCHITECTURE = "architecture.json"
+
+
+def _write_atomically(path: Path, write) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def save_stacked(model_dir: str | Path, architecture: Architecture, weights: np.ndarray) -> None:
+    """Write every replicate's flat weights (replicates, parameters) and the architecture."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    weights = np.ascontiguousarray(weights, dtype=np.float32)
+    if weights.shape[1:] != (architecture.layout.size,):
+        raise ValueError(f"weights of shape {weights.shape} for {architecture}")
+    _write_atomically(model_dir / WEIGHTS, lambda handle: np.save(handle, weights))
+    text = json.dumps(asdict(architecture), sort_keys=True) + "\n"
+    _write_atomically(model_dir / ARCHITECTURE, lambda handle: handle.write(text.encode()))
+
+
+def load_stacked(model_dir: str | Path) -> tuple[Architecture, np.ndarray]:
+    """The architecture and the (replicates, parameters) float32 weights of a variant."""
+    model_dir = Path(model_dir)
+    try:
+        architecture = Architecture(**json.loads((model_dir / ARCHITECTURE).read_text()))
+        weights = np.load(model_dir / WEIGHTS, allow_pickle=False)
+    except FileNotFoundError as error:
+        raise DataError(f"{error.filename}: not found (run `dvc repro`)") from None
+    if weights.dtype != np.float32 or weights.shape[1:] != (architecture.layout.size,):
+        raise DataError(
+            f"{model_dir / WEIGHTS}: {weights.dtype} array of shape {weights.shape}; expected "
+            f"float32 (replicates, {architecture.layout.size}) for {architecture}"
+        )
+    return architecture, weights
+
+
+def replicate_model(model_dir: str | Path, replicate: int) -> keras.Model:
+    """Replicate ``replicate`` of a variant as a standard Keras model (imports TensorFlow)."""
+    from or_gate.network import build_model
+
+    architecture, weights = load_stacked(model_dir)
+    model = build_model(architecture)
+    model.set_weights(architecture.layout.unflatten(weights[replicate]))
+    return model

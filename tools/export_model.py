@@ -1,0 +1,39 @@
+"""Export one trained replicate as a standard ``.keras`` file (loads in Keras' safe mode).
+
+The pipeline keeps a variant's replicates stacked in ``models/<variant>/weights.npy``
+(``or_gate/weights_files.py``); this writes replicate ``--replicate`` as the Keras model the
+write-up's code would have saved, byte-stable (``or_gate/model_files.py``)::
+
+    python tools/export_model.py --model-dir models/relu --replicate 7 --out relu_7.keras
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from or_gate.errors import DataError, run
+from or_gate.weights_files import load_stacked, replicate_model
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python tools/export_model.py", description=__doc__)
+    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--replicate", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    replicates = len(load_stacked(args.model_dir)[1])
+    if not 0 <= args.replicate < replicates:
+        raise DataError(
+            f"{args.model_dir}: no replicate {args.replicate}; it has 0 to {replicates - 1}"
+        )
+    from or_gate.model_files import save_model
+    from or_gate.tensorflow_quiet import load_tensorflow
+
+    load_tensorflow()
+    save_model(replicate_model(args.model_dir, args.replicate), args.out)
+    print(f"export_model: wrote {args.out} (replicate {args.replicate} of {args.model_dir})")
+
+
+if __name__ == "__main__":
+    run(main)

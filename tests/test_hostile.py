@@ -168,7 +168,7 @@ def test_a_repro_announces_every_phase_and_prints_no_tensorflow_noise(reproduced
         "train@relu: compiling, then training...",
         "train@relu: saving 2 models and the training records...",
         "evaluate: 3 variants x 2 replicates on 7 test rows and the truth table",
-        "evaluate: relu: loading 2 models and predicting...",
+        "evaluate: relu: predicting with 2 replicates...",
     ):
         assert announced in log
     assert not [line for line in log.splitlines() if any(n in line for n in NOISE)]

@@ -57,7 +57,7 @@ def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
             "weights.npy",
         ]
         stacked = np.load(repo / "models" / name / "weights.npy", allow_pickle=False)
-        assert stacked.shape == (replicates, 17) and stacked.dtype == np.float32
+        assert stacked.shape == (replicates, 15) and stacked.dtype == np.float32  # 6 + 6 + 3
         training, evaluation = repo / "data/training" / name, repo / "data/evaluation" / name
         history = pd.read_csv(training / "history.csv")
         assert len(history) == replicates * epochs

@@ -1,6 +1,7 @@
 """The data of DVC's interactive charts (``dvc plots show`` / ``dvc plots diff``).
 
-Long-form CSVs with a ``variant`` column and finite numbers only, which ``dvc.yaml``'s
+Long-form CSVs with a ``variant`` column and finite numbers only (curves of the first
+``SAMPLE_REPLICATES`` replicates; gradient profiles are medians over all), which ``dvc.yaml``'s
 ``plots:`` draw with ``.dvc/plots/variant_lines.json`` (one colour per variant, one dash per
 revision): ``accuracy.csv``, ``val_accuracy.csv``, ``loss.csv``, ``val_loss.csv``,
 ``gradient_profile_init.csv`` and ``gradient_profile_final.csv``.
@@ -16,6 +17,14 @@ import numpy as np
 import pandas as pd
 
 CURVES = ("accuracy", "val_accuracy", "loss", "val_loss")
+# Charts and figures draw these replicates' curves (0, 1, ...): at 1,000 replicates, every
+# curve would make charts of hundreds of thousands of points and files git should not carry.
+SAMPLE_REPLICATES = 10
+
+
+def sample(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the replicates charts draw: the first SAMPLE_REPLICATES."""
+    return history[history["replicate"] < SAMPLE_REPLICATES]
 
 
 def gradient_profile(gradients: pd.DataFrame, epoch: int) -> pd.DataFrame:
@@ -26,7 +35,9 @@ def gradient_profile(gradients: pd.DataFrame, epoch: int) -> pd.DataFrame:
 
 def _curve(tables: dict, curve: str) -> pd.DataFrame:
     frames = [
-        t["training"]["history"].assign(variant=name)[["variant", "replicate", "epoch", curve]]
+        sample(t["training"]["history"]).assign(variant=name)[
+            ["variant", "replicate", "epoch", curve]
+        ]
         for name, t in tables.items()
     ]
     data = pd.concat(frames, ignore_index=True)

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from or_gate.charts import gradient_profile
+from or_gate.charts import SAMPLE_REPLICATES, gradient_profile, sample
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -38,10 +38,10 @@ def save_figure(figure, path: Path) -> None:
 
 def draw_learning_curves(name: str, history: pd.DataFrame, out_dir: Path) -> None:
     finite = history.groupby("replicate")["loss"].apply(lambda loss: np.isfinite(loss).all())
-    diverged = int((~finite).sum())
+    diverged, replicates = int((~finite).sum()), history["replicate"].nunique()
     for quantity in ("accuracy", "loss"):
         figure, axes = new_figure(1, 1, figsize=(6, 4))
-        for replicate, rows in history.groupby("replicate"):
+        for replicate, rows in sample(history).groupby("replicate"):
             first = replicate == history["replicate"].min()
             axes.plot(
                 rows["epoch"],
@@ -58,8 +58,10 @@ def draw_learning_curves(name: str, history: pd.DataFrame, out_dir: Path) -> Non
                 label="validation" if first else None,
             )
         title = f"{name}: model {quantity}"
+        if replicates > SAMPLE_REPLICATES:
+            title += f" (replicates 0-{SAMPLE_REPLICATES - 1} of {replicates})"
         if diverged:  # their non-finite values cannot be drawn; say so rather than hide them
-            title += f" ({diverged} of {history['replicate'].nunique()} diverged, not drawn)"
+            title += f" ({diverged} of {replicates} diverged, not drawn)"
         axes.set(title=title, xlabel="epoch", ylabel=quantity)
         if quantity == "loss":
             axes.set_yscale("log")

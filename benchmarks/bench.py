@@ -35,6 +35,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from scale import measure_scale
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
 
@@ -165,14 +167,15 @@ def measure_dvc(clone: Path, results: dict) -> None:
 def measure_sweep(clone: Path, results: dict) -> None:
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
     subprocess.run(["dvc", "checkout", "-q"], cwd=clone, env=ENV, check=True)
-    queue = ["dvc", "exp", "run", "--queue", "-S", "depth=range(1,13)"]
+    queue = ["dvc", "exp", "run", "--queue", "-S", "depth=range(1,13)", "-S", "replicates=256"]
     subprocess.run(queue, cwd=clone, env=ENV, check=True, capture_output=True)
     started = time.perf_counter()
     start = ["dvc", "queue", "start", "-j", "2"]
     subprocess.run(start, cwd=clone, env=ENV, check=True, capture_output=True)
     wait_for_queue(clone)
     results["sweep_12_depths_seconds"] = time.perf_counter() - started
-    print(f"sweep of 12 depths, `dvc queue start -j 2`: {results['sweep_12_depths_seconds']:.0f} s")
+    seconds = results["sweep_12_depths_seconds"]
+    print(f"sweep of 12 depths x 256 replicates, `dvc queue start -j 2`: {seconds:.0f} s")
     subprocess.run(["dvc", "queue", "stop"], cwd=clone, env=ENV, capture_output=True)
 
 
@@ -212,9 +215,15 @@ def targets(results: dict, tf_import: float, speed: dict) -> list[tuple]:
         ("5. peak memory of any stage", max(peaks), 1536, False, "MB"),
     ]
     if "sweep_12_depths_seconds" in results:
-        found.insert(
-            4, ("3b. sweep of 12 depths, -j 2", results["sweep_12_depths_seconds"], 600, False, "s")
-        )
+        sweep = results["sweep_12_depths_seconds"]
+        found.insert(4, ("3b. sweep, 12 depths x 256 replicates, -j 2", sweep, 600, False, "s"))
+    scale = results["replicates_1000"]
+    extra, step = scale["extra_over_loop"], scale["loop_us_per_replicate_step"]
+    found += [
+        ("6. extra time of 1000 over 5 replicates / loop", extra, 1.25, False, "x"),
+        ("7. loop time per replicate-step, depth 10", step, 0.15, False, "us"),
+        ("8. peak memory at 1000 replicates", scale["peak_mb"], 1536, False, "MB"),
+    ]
     return found
 
 
@@ -253,6 +262,7 @@ def main() -> None:
         git("config", "user.name", "benchmark", cwd=clone)  # experiments are git commits
         git("config", "user.email", "benchmark@example.invalid", cwd=clone)
         measure_dvc(clone, results)
+        measure_scale(clone, results, ENV, MEASURED)
         if not args.skip_sweep:
             measure_sweep(clone, results)
     finally:

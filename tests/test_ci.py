@@ -107,7 +107,7 @@ def third_party_imports(folders: tuple[str, ...]) -> set[str]:
     """Top-level modules the code imports that are neither the standard library nor ours."""
     import ast
 
-    ours = {"or_gate", "helpers", "cpu_emulation", "test_colours"}
+    ours = {"or_gate", "helpers", "cpu_emulation", "test_colours", "scale"}
     found = set()
     for folder in folders:
         for path in (REPO / folder).glob("*.py"):

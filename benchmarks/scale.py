@@ -37,7 +37,7 @@ def stage_times(args: list[str], cwd: Path, env: dict, wrapper: str) -> tuple[fl
     _, code, seconds, peak_kb = [s for s in stderr.splitlines() if s.startswith("@@ ")][-1].split()
     if int(code) != 0:
         raise SystemExit(f"benchmark: {' '.join(args)} failed:\n{stderr[-3000:]}")
-    ends = [t for _, t in marks[1:]] + [float(seconds)]
+    ends = [t for _, t in marks[1:]] + [float(seconds)] * bool(marks)
     spent = {stage: end - start for (stage, start), end in zip(marks, ends, strict=True)}
     return float(seconds), int(peak_kb) / 1024, spent
 

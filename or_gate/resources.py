@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from or_gate.network import Architecture
+
 FLOAT_BYTES = 4
 # Copies of the stacked weights alive while training: the weights, Adam's two moments, the
 # gradient, and the temporaries of one update.
@@ -19,9 +21,10 @@ WEIGHT_COPIES = 6
 ACTIVATION_COPIES = 4
 
 
-def parameters_per_replicate(depth: int, width: int, inputs: int = 2) -> int:
-    """Weights and biases of one network: input layer, depth hidden layers, output layer."""
-    return (inputs * width + width) + depth * (width * width + width) + (width + 1)
+def parameters_per_replicate(depth: int, width: int) -> int:
+    """Weights and biases of one network, as its layout counts them (the layout depends on
+    depth and width only, not on the activation or initializer)."""
+    return Architecture(depth, width, activation="", initializer="").layout.size
 
 
 def weight_bytes(depth: int, width: int, replicates: int) -> int:
@@ -50,6 +53,12 @@ def available_bytes() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
         return None
+
+
+def shortfall(needed: int) -> int | None:
+    """The bytes available when ``needed`` exceeds them, else None (also where unknown)."""
+    available = available_bytes()
+    return available if available is not None and needed > available else None
 
 
 def human(count: float) -> str:

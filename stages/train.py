@@ -48,8 +48,8 @@ def plan(params: Params, variant: str, rows: int) -> str:
     steps = -(-rows // batch_size)
     sizes = (params.depth, params.model.width, params.replicates)
     needed = resources.training_bytes(*sizes, steps * batch_size)
-    available = resources.available_bytes()
-    if available is not None and needed > available:
+    available = resources.shortfall(needed)
+    if available is not None:
         raise ResourceError(
             f"train@{variant} needs about {resources.human(needed)} (depth {params.depth}, "
             f"model.width {params.model.width}, {params.replicates} replicates, {rows} "

@@ -24,8 +24,8 @@ VALIDATED = "params.yaml passed validation (or_gate/params.py)\n"
 def check_weights_fit(params: Params) -> None:
     """Refuse, naming the keys, a run whose stacked weights alone cannot fit in memory."""
     needed = resources.weight_bytes(params.depth, params.model.width, params.replicates)
-    available = resources.available_bytes()
-    if available is not None and needed > available:
+    available = resources.shortfall(needed)
+    if available is not None:
         raise ParamsError(
             f"params.yaml: model.width {params.model.width}, depth {params.depth} and "
             f"replicates {params.replicates} need about {resources.human(needed)} for the "

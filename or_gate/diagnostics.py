@@ -7,7 +7,8 @@ Measured on the full training set for every replicate at once (``or_gate/stacked
   saturated (activation derivative below ``SATURATION_DERIVATIVE`` on every input) or
   blocked (activation derivative exactly 0 on every input: no gradient passes the unit, to
   its own weights or to anything below it). A layer whose units are all blocked cuts the
-  network: the output cannot depend on the input, and training cannot change that.
+  network: the output cannot depend on the input, and training cannot change that. A
+  residual layer is never blocked: its skip connection carries the gradient past it.
 
 Runs eagerly: it is called ~10 times per training, and tracing a graph would cost more.
 """
@@ -61,14 +62,15 @@ def _share(condition) -> tf.Tensor:
 def _unit_activity(network: StackedNetwork, flat, x) -> tuple[tf.Tensor, ...]:
     pre_activations, outputs = network.forward(flat, x)
     dead, saturated, blocked = [], [], []
-    for z, h, activation in zip(pre_activations, outputs, network.activations, strict=True):
+    layers = zip(pre_activations, outputs, network.activations, network.residual, strict=True)
+    for z, h, activation, residual in layers:
         with tf.GradientTape() as tape:
             tape.watch(z)
             activated = activation(z)
         derivative = tape.gradient(activated, z)  # elementwise activations: d h / d z
         dead.append(_share(h == 0.0))
         saturated.append(_share(tf.abs(derivative) < SATURATION_DERIVATIVE))
-        blocked.append(_share(derivative == 0.0))
+        blocked.append(_share(derivative == 0.0) * (0.0 if residual else 1.0))
     return tuple(tf.stack(shares, axis=1) for shares in (dead, saturated, blocked))
 
 

@@ -6,6 +6,11 @@ The architecture, as the write-up's Keras code builds it::
     depth x Dense(width, <activation>, <initializer>)    the hidden layers of a variant
     Dense(1, sigmoid, 'uniform')                 the output layer
 
+A residual variant makes each hidden layer ``h + activation(W h + b)`` (same width, so the
+skip needs no projection). The hidden initializer is a Keras name, a Keras name with
+arguments, or ``rai`` (Lu et al.'s randomized asymmetric initialisation,
+``or_gate/initializers.py``), which draws a layer's kernel and bias together.
+
 :func:`build_model` is that network in Keras; the saved models are such models. Training uses
 the same weights as one flat float32 vector per replicate, stacked into an array of shape
 ``(replicates, parameters)`` (:class:`ParamLayout` says where each kernel and bias lives), so
@@ -30,12 +35,56 @@ EDGE_ACTIVATION = "sigmoid"
 EDGE_INITIALIZER = "uniform"  # Keras' alias for RandomUniform(-0.05, 0.05)
 
 
+RAI = "rai"  # the project's own initializer name (or_gate/initializers.py)
+
+
+@dataclass(frozen=True)
+class Initializer:
+    """A kernel initializer: a name, and the arguments given to it (sorted, hashable)."""
+
+    name: str
+    arguments: tuple[tuple[str, float | str], ...] = ()
+
+    @classmethod
+    def of(cls, spec: str | dict | Initializer) -> Initializer:
+        """From ``params.yaml``'s form: ``he_normal`` or ``{name: random_uniform, minval: ...}``."""
+        if isinstance(spec, Initializer):
+            return spec
+        if isinstance(spec, str):
+            return cls(spec)
+        arguments = {key: value for key, value in spec.items() if key != "name"}
+        return cls(spec["name"], tuple(sorted(arguments.items())))
+
+    def to_json(self) -> str | dict:
+        return self.name if not self.arguments else {"name": self.name, **dict(self.arguments)}
+
+    def __str__(self) -> str:
+        if not self.arguments:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={v}' for k, v in self.arguments)})"
+
+    def keras(self):
+        """The Keras initializer object (not for ``rai``, which draws kernel and bias together)."""
+        from or_gate.errors import ParamsError
+
+        import keras
+
+        try:
+            return keras.initializers.get({"class_name": self.name, "config": dict(self.arguments)})
+        except (TypeError, ValueError) as error:  # a value Keras refuses, e.g. mode: fan_sideways
+            raise ParamsError(f"params.yaml: initializer {self}: {error}") from None
+
+
+EDGE = Initializer(EDGE_INITIALIZER)
+
+
 @dataclass(frozen=True)
 class Layer:
     units: int
     activation: str
-    initializer: str
+    initializer: Initializer
     role: str  # "input", "hidden", or "output"
+    residual: bool = False  # output h + activation(W h + b) instead of activation(W h + b)
 
 
 @dataclass(frozen=True)
@@ -43,15 +92,28 @@ class Architecture:
     depth: int
     width: int
     activation: str
-    initializer: str
+    initializer: Initializer  # a name or a dict is accepted and converted
+    residual: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "initializer", Initializer.of(self.initializer))
+
+    def to_json(self) -> dict:
+        return {
+            "activation": self.activation,
+            "depth": self.depth,
+            "initializer": self.initializer.to_json(),
+            "residual": self.residual,
+            "width": self.width,
+        }
 
     @property
     def layers(self) -> list[Layer]:
-        hidden = Layer(self.width, self.activation, self.initializer, "hidden")
+        hidden = Layer(self.width, self.activation, self.initializer, "hidden", self.residual)
         return [
-            Layer(self.width, EDGE_ACTIVATION, EDGE_INITIALIZER, "input"),
+            Layer(self.width, EDGE_ACTIVATION, EDGE, "input"),
             *[hidden] * self.depth,
-            Layer(1, EDGE_ACTIVATION, EDGE_INITIALIZER, "output"),
+            Layer(1, EDGE_ACTIVATION, EDGE, "output"),
         ]
 
     @property
@@ -91,24 +153,54 @@ class ParamLayout:
         return [part.reshape(shape) for part, shape in zip(parts, self.shapes, strict=True)]
 
 
-def build_model(architecture: Architecture) -> keras.Sequential:
-    """The write-up's network as a Keras model (weights drawn from Keras' global seed)."""
+def _dense(layer: Layer, name: str, fan_in: int):
+    """One Keras Dense layer. Its initializers are created here, in layer order, so that each
+    random one takes its seed from Python's ``random`` as Keras' unseeded initializers do."""
+    import keras
+
+    if layer.initializer.name == RAI:
+        from or_gate.initializers import rai_pair
+
+        kernel, bias = rai_pair(fan_in, make_default_seed())
+    else:
+        kernel, bias = layer.initializer.keras(), "zeros"
+    return keras.layers.Dense(
+        layer.units,
+        activation=layer.activation,
+        kernel_initializer=kernel,
+        bias_initializer=bias,
+        name=name,
+    )
+
+
+def make_default_seed() -> int:
+    """The seed Keras gives an initializer created without one (``keras.random``)."""
+    return random.randint(1, int(1e9))
+
+
+def build_model(architecture: Architecture) -> keras.Model:
+    """The write-up's network as a Keras model (weights drawn from Keras' global seed).
+
+    Sequential as the write-up builds it; a residual variant needs the functional API (each
+    hidden layer's output is added to its input).
+    """
     import keras
 
     # Named, not numbered: Keras numbers unnamed inputs per process (input_layer_2, ...),
     # which would make a saved model's bytes depend on what the process built before.
-    layers = [keras.Input(shape=(INPUTS,), name="input_layer")]
+    inputs = keras.Input(shape=(INPUTS,), name="input_layer")
+    dense, fan_in = [], INPUTS
     for index, layer in enumerate(architecture.layers):
         name = layer.role if layer.role != "hidden" else f"hidden_{index}"
-        layers.append(
-            keras.layers.Dense(
-                layer.units,
-                activation=layer.activation,
-                kernel_initializer=layer.initializer,
-                name=name,
-            )
-        )
-    return keras.Sequential(layers, name="or_gate")
+        dense.append(_dense(layer, name, fan_in))
+        fan_in = layer.units
+    if not architecture.residual:
+        return keras.Sequential([inputs, *dense], name="or_gate")
+    h = inputs
+    for index, (layer, keras_layer) in enumerate(zip(architecture.layers, dense, strict=True)):
+        branch = keras_layer(h)
+        h = keras.layers.Add(name=f"skip_{index}")([h, branch]) if layer.residual else branch
+    return keras.Model(inputs, h, name="or_gate")
 
 
 def stacked_initial_weights(architecture: Architecture, seeds: list[int]) -> np.ndarray:
@@ -123,15 +215,19 @@ def stacked_initial_weights(architecture: Architecture, seeds: list[int]) -> np.
     generator: about 2 ms a replicate at depth 10 instead of 6 (70-160 ms for a model).
     ``tests/test_network.py`` checks the equality against ``build_model``.
     """
-    import keras
+    from or_gate.initializers import rai_draw
 
-    names = {layer.initializer for layer in architecture.layers}
-    initializers = {name: keras.initializers.get(name) for name in names}
+    specs = {layer.initializer for layer in architecture.layers if layer.initializer.name != RAI}
+    initializers = {spec: spec.keras() for spec in specs}
     shapes = architecture.layout.shapes[0::2]
     stacked = np.zeros((len(seeds), architecture.layout.size), np.float32)
     for k, seed in enumerate(seeds):
         draws, parts = random.Random(seed), []
         for layer, shape in zip(architecture.layers, shapes, strict=True):
+            if layer.initializer.name == RAI:  # one seed draws the kernel and the bias
+                kernel, bias = rai_draw(shape, draws.randint(1, int(1e9)))
+                parts += [kernel.ravel(), bias]
+                continue
             initializer = initializers[layer.initializer]
             if hasattr(initializer, "seed"):  # random initializers; constant ones draw none
                 initializer.seed = draws.randint(1, int(1e9))

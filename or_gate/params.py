@@ -17,13 +17,22 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from or_gate.errors import ParamsError
 from or_gate.yaml_files import DuplicateKeyError, load_unique_keys
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
 # The Keras names this project can use, generated from the pinned Keras by
 # tools/keras_names.py (which says what each table allows and why).
@@ -32,7 +41,9 @@ KERAS_NAMES = Path(__file__).with_name("keras_names.json")
 # What each table of keras_names.json holds, for error messages and the docs.
 KERAS_KINDS = {
     "activations": "an elementwise activation Keras knows",
-    "initializers": "a Keras kernel initializer that draws square kernels",
+    "initializers": "a Keras kernel initializer that draws square kernels, or rai (Lu et "
+    "al.'s randomized asymmetric initialisation), given as a name or as a mapping {name, "
+    "<arguments the initializer takes>}",
     "optimizers": "an elementwise Keras optimizer (the trainer stacks replicates in one tensor)",
     "losses": "a Keras loss function that can train one sigmoid output on 0/1 targets (for "
     "t = 0 and t = 1, smallest where the prediction is t, with a gradient toward t elsewhere)",
@@ -47,9 +58,15 @@ def keras_names_table() -> dict[str, list[str]]:
     return json.loads(KERAS_NAMES.read_text(encoding="utf-8"))
 
 
+# Initializers the project adds to Keras' (or_gate/initializers.py).
+PROJECT_INITIALIZERS = ("rai",)
+
+
 def keras_name(kind: str) -> Any:
     """A string that must be one of the ``kind`` names of keras_names.json."""
     names = tuple(keras_names_table()[kind])
+    if kind == "initializers":
+        names += PROJECT_INITIALIZERS
     return Annotated[Literal[names], Field(json_schema_extra={"keras": kind})]
 
 
@@ -94,11 +111,57 @@ class Train(Section):
     )
 
 
+class InitializerWithArguments(Section):
+    """``{name: random_uniform, minval: -0.2, maxval: 0.2}``: a name and its arguments."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    name: keras_name("initializers") = Field(description="The initializer's name.")
+
+    @model_validator(mode="after")
+    def _arguments_the_initializer_takes(self) -> InitializerWithArguments:
+        takes = keras_names_table()["initializer_arguments"].get(self.name, {})
+        allowed = ", ".join(takes) or "none"
+        for key, value in (self.model_extra or {}).items():
+            if key not in takes:
+                raise ValueError(f"{self.name} takes no argument {key!r}; its arguments: {allowed}")
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if (takes[key] == "number") != number or not isinstance(value, int | float | str):
+                raise ValueError(f"{self.name}'s {key} must be a {takes[key]}, not {value!r}")
+        return self
+
+
+def _initializer_form(value: Any) -> str:
+    return "with-arguments" if isinstance(value, dict) else "name"
+
+
+InitializerSpec = Annotated[
+    Union[  # noqa: UP007 (pydantic's tagged unions read the X | Y form less well)
+        Annotated[keras_name("initializers"), Tag("name")],
+        Annotated[InitializerWithArguments, Tag("with-arguments")],
+    ],
+    Discriminator(_initializer_form),
+]
+
+
 class Variant(Section):
     activation: keras_name("activations") = Field(description="Hidden-layer activation.")
-    initializer: keras_name("initializers") = Field(
-        description="Hidden-layer kernel initializer ('uniform' is RandomUniform(-0.05, 0.05))."
+    initializer: InitializerSpec = Field(
+        description="Hidden-layer kernel initializer: a name ('uniform' is "
+        "RandomUniform(-0.05, 0.05)), or a name with arguments ({name: random_uniform, minval: "
+        "-0.2, maxval: 0.2}). 'rai' is Lu et al.'s randomized asymmetric initialisation, which "
+        "also draws the biases; every other initializer leaves them zero."
     )
+    residual: bool = Field(
+        default=False,
+        description="Optional, false if absent: each hidden layer outputs h + activation(W h "
+        "+ b) instead of activation(W h + b) (a skip connection around every hidden layer).",
+    )
+
+    def initializer_form(self) -> str | dict:
+        """The initializer as ``or_gate.network.Initializer.of`` takes it."""
+        if isinstance(self.initializer, str):
+            return self.initializer
+        return {"name": self.initializer.name, **(self.initializer.model_extra or {})}
 
 
 class Params(Section):

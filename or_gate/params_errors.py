@@ -12,6 +12,9 @@ import functools
 from typing import Any
 
 KEY_OF_MAPPING = "[key]"  # where pydantic reports a bad dictionary key
+# The tags of the initializer's two forms (or_gate.params.InitializerSpec), in the order of the
+# schema's "oneOf": pydantic puts the tag in an error's location; the message leaves it out.
+UNION_TAGS = ("name", "with-arguments")
 
 
 @functools.cache
@@ -31,6 +34,9 @@ def schema_at(loc: tuple) -> dict:
     """The schema of the value at ``loc`` (a pydantic error location)."""
     node = _resolve(schema())
     for index, part in enumerate(loc):
+        if "oneOf" in node and part in UNION_TAGS:
+            node = _resolve(node["oneOf"][UNION_TAGS.index(part)])
+            continue
         patterns = node.get("patternProperties", {})  # a mapping with constrained names
         if loc[index + 1 : index + 2] == (KEY_OF_MAPPING,):  # (mapping, bad name, "[key]")
             return {"pattern": next(iter(patterns)).strip("^$")}
@@ -66,6 +72,8 @@ def allowed(node: dict) -> str:
     kind = node.get("type")
     if kind in ("integer", "number"):
         return _interval(node, "an integer" if kind == "integer" else "a number")
+    if "oneOf" in node:
+        return " or ".join(allowed(_resolve(branch)) for branch in node["oneOf"])
     if "properties" in node:
         return f"a mapping with keys {', '.join(node['properties'])}"
     if kind == "object":
@@ -78,7 +86,14 @@ def allowed(node: dict) -> str:
 def describe(error: dict) -> str:
     """One line for one pydantic validation error."""
     loc = tuple(error["loc"])
-    dotted = ".".join(str(part) for part in loc if part != KEY_OF_MAPPING)
+    named = [part for part in loc if part != KEY_OF_MAPPING]
+    if "oneOf" in schema_at(loc[:-1]) and loc[-1:] and loc[-1] in UNION_TAGS:
+        named = named[:-1]  # the form's tag names no key
+    elif len(loc) > 1 and loc[-2] in UNION_TAGS:
+        named.remove(loc[-2])
+    dotted = ".".join(str(part) for part in named)
+    if error["type"] == "value_error":  # a model's own check, which says what is allowed
+        return f"{dotted}: {error['ctx']['error']}"
     if error["type"] == "extra_forbidden":
         parent, key = ".".join(map(str, loc[:-1])), loc[-1]
         keys = list(schema_at(loc[:-1]).get("properties", {}))

@@ -25,6 +25,7 @@ class StackedNetwork:
         self.activations = [
             keras.activations.get(layer.activation) for layer in architecture.layers
         ]
+        self.residual = [layer.residual for layer in architecture.layers]
         self.replicates = replicates
         self.loss_fn = keras.losses.get(loss)
 
@@ -38,14 +39,21 @@ class StackedNetwork:
         return list(zip(shaped[0::2], shaped[1::2], strict=True))
 
     def forward(self, flat: tf.Tensor, x: tf.Tensor) -> tuple[list, list]:
-        """x: (R, n, 2). Returns every layer's pre-activations and outputs, each (R, n, units)."""
+        """x: (R, n, 2). Every layer's pre-activations z and activations a(z), each (R, n, units).
+
+        A residual layer passes on ``h + a(z)``; its entry in the second list is still a(z),
+        what the unit diagnostics look at. The output layer is never residual, so the last
+        entry is the network's output.
+        """
         pre_activations, outputs = [], []
         h = x
-        for (kernel, bias), activation in zip(self.layers(flat), self.activations, strict=True):
+        layers = zip(self.layers(flat), self.activations, self.residual, strict=True)
+        for (kernel, bias), activation, residual in layers:
             z = tf.matmul(h, kernel) + bias[:, None, :]
-            h = activation(z)
+            activated = activation(z)
+            h = h + activated if residual else activated
             pre_activations.append(z)
-            outputs.append(h)
+            outputs.append(activated)
         return pre_activations, outputs
 
     def loss(self, flat, x, y, mask=None):

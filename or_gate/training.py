@@ -224,6 +224,8 @@ def seeds_of(params: Params) -> list[int]:
 def trainer_for(params: Params, variant: str, data: Splits) -> tuple[Architecture, StackedTrainer]:
     """The stacked trainer of one variant's replicates, as ``params`` say."""
     spec = params.variants[variant]
-    architecture = Architecture(params.depth, params.model.width, spec.activation, spec.initializer)
+    architecture = Architecture(
+        params.depth, params.model.width, spec.activation, spec.initializer_form(), spec.residual
+    )
     weights = stacked_initial_weights(architecture, seeds_of(params))
     return architecture, StackedTrainer(architecture, weights, data, params.train)

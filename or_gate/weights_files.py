@@ -5,7 +5,7 @@
 * ``weights.npy``: the float32 array (replicates, parameters) the trainer ends with, in
   ``ParamLayout`` order (Keras' ``get_weights`` order, flattened), written by ``numpy.save``
   (its header, then the raw bytes: the same weights give the same bytes);
-* ``architecture.json``: depth, width, activation and initializer, with sorted keys.
+* ``architecture.json``: depth, width, activation, initializer and residual, sorted keys.
 
 One file instead of one ``.keras`` archive per replicate: at 1,000 replicates, saving and
 loading them one by one cost minutes and gigabytes. Any replicate is still one line away from
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +57,7 @@ def save_stacked(model_dir: str | Path, architecture: Architecture, weights: np.
     if weights.shape[1:] != (architecture.layout.size,):
         raise ValueError(f"weights of shape {weights.shape} for {architecture}")
     _write_atomically(model_dir / WEIGHTS, lambda handle: np.save(handle, weights))
-    text = json.dumps(asdict(architecture), sort_keys=True) + "\n"
+    text = json.dumps(architecture.to_json(), sort_keys=True) + "\n"
     _write_atomically(model_dir / ARCHITECTURE, lambda handle: handle.write(text.encode()))
 
 

@@ -24,6 +24,7 @@ from or_gate import resources
 from or_gate.cli import stage_arguments
 from or_gate.data import read_split
 from or_gate.errors import ParamsError, ResourceError, run
+from or_gate.network import Initializer
 from or_gate.params import Params, load_params
 from or_gate.progress import phase
 from or_gate.tensorflow_quiet import load_tensorflow
@@ -58,7 +59,8 @@ def plan(params: Params, variant: str, rows: int) -> str:
     spec = params.variants[variant]
     return (
         f"train@{variant}: {params.replicates} replicates of depth {params.depth} "
-        f"({spec.activation}, {spec.initializer}) x {params.train.epochs} epochs x {steps} "
+        f"({spec.activation}, {Initializer.of(spec.initializer_form())}"
+        f"{', residual' if spec.residual else ''}) x {params.train.epochs} epochs x {steps} "
         f"steps of {batch_size} rows; about {resources.human(needed)} of memory"
     )
 

@@ -10,16 +10,20 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    ("activation", "initializer"),
+    ("activation", "initializer", "residual"),
     [
-        ("sigmoid", "uniform"),
-        ("relu", "he_normal"),
-        ("tanh", "glorot_uniform"),
-        ("selu", "lecun_normal"),
+        ("sigmoid", "uniform", False),
+        ("relu", "he_normal", False),
+        ("tanh", "glorot_uniform", False),
+        ("selu", "lecun_normal", False),
+        ("sigmoid", {"name": "random_uniform", "minval": -0.5, "maxval": 0.5}, False),
+        ("relu", "rai", False),
+        ("relu", "he_normal", True),
+        ("relu", "rai", True),
     ],
 )
-def test_initial_weights_equal_what_build_model_draws(activation, initializer):
-    architecture = Architecture(depth=3, width=2, activation=activation, initializer=initializer)
+def test_initial_weights_equal_what_build_model_draws(activation, initializer, residual):
+    architecture = Architecture(3, 2, activation, initializer, residual)
     keras.utils.set_random_seed(11)
     expected = build_model(architecture).get_weights()
     drawn = initial_weights(architecture, seed=11)
@@ -57,3 +61,25 @@ def test_replicate_k_depends_only_on_its_seed():
     five = stacked_initial_weights(architecture, [7, 8, 9, 10, 11])
     np.testing.assert_array_equal(three, five[:3])
     assert not np.array_equal(three[0], three[1])
+
+
+def test_initializer_arguments_reach_keras():
+    wide = Architecture(1, 2, "sigmoid", {"name": "random_uniform", "minval": -3.0, "maxval": 3.0})
+    narrow = Architecture(1, 2, "sigmoid", "uniform")  # RandomUniform(-0.05, 0.05)
+    wide_kernel = initial_weights(wide, seed=5)[2]
+    assert np.abs(wide_kernel).max() > 0.05
+    np.testing.assert_allclose(wide_kernel, initial_weights(narrow, seed=5)[2] * 60, rtol=1e-5)
+
+
+def test_a_residual_model_adds_each_hidden_layer_to_its_input():
+    architecture = Architecture(2, 2, "relu", "he_normal", residual=True)
+    keras.utils.set_random_seed(3)
+    model = build_model(architecture)
+    weights = model.get_weights()
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    h = sigmoid(x @ weights[0] + weights[1])
+    for layer in (1, 2):
+        h = h + np.maximum(h @ weights[2 * layer] + weights[2 * layer + 1], 0)
+    expected = sigmoid(h @ weights[6] + weights[7])
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)

@@ -100,6 +100,61 @@ def test_variant_needs_exactly_activation_and_initializer(raw):
         parse_params(raw)
 
 
+@pytest.mark.parametrize(
+    ("initializer", "message"),
+    [
+        (
+            {"name": "random_uniform", "minvl": -0.2},
+            "variants.relu.initializer: random_uniform takes no argument 'minvl'; "
+            "its arguments: minval, maxval",
+        ),
+        (
+            {"name": "random_uniform", "minval": "-0.2"},
+            "variants.relu.initializer: random_uniform's minval must be a number, not '-0.2'",
+        ),
+        (
+            {"name": "variance_scaling", "mode": 2},
+            "variants.relu.initializer: variance_scaling's mode must be a string, not 2",
+        ),
+        (
+            {"name": "rai", "scale": 2.0},
+            "variants.relu.initializer: rai takes no argument 'scale'; its arguments: none",
+        ),
+        (
+            {"name": "he_normall"},
+            "variants.relu.initializer.name: 'he_normall' is not allowed "
+            "(did you mean 'he_normal'?)",
+        ),
+        ({"minval": 1.0}, "missing key 'variants.relu.initializer.name'"),
+    ],
+)
+def test_initializer_arguments_are_checked_against_what_keras_takes(raw, initializer, message):
+    raw["variants"]["relu"]["initializer"] = initializer
+    with pytest.raises(ParamsError) as caught:
+        parse_params(raw)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_initializer_forms_and_residual_are_accepted(raw):
+    raw["variants"]["wide"] = {
+        "activation": "sigmoid",
+        "initializer": {"name": "random_uniform", "minval": -0.2, "maxval": 0.2},
+    }
+    raw["variants"]["rai"] = {"activation": "relu", "initializer": "rai"}
+    raw["variants"]["res"] = {"activation": "relu", "initializer": "he_normal", "residual": True}
+    variants = parse_params(raw).variants
+    assert variants["wide"].initializer_form() == {
+        "name": "random_uniform",
+        "minval": -0.2,
+        "maxval": 0.2,
+    }
+    assert variants["rai"].initializer_form() == "rai" and not variants["rai"].residual
+    assert variants["res"].residual
+    raw["variants"]["res"]["residual"] = "yes"
+    with pytest.raises(ParamsError, match=r"variants\.res\.residual: 'yes' is not allowed"):
+        parse_params(raw)
+
+
 def test_learning_rate_written_without_a_dot_is_a_number(raw):
     # PyYAML reads 1e-3 as a string; YAML 1.2 and DVC mean a number.
     assert (

@@ -61,22 +61,24 @@ def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[li
 
 
 @pytest.mark.parametrize(
-    ("activation", "initializer", "batch_size", "optimizer", "learning_rate"),
+    ("activation", "initializer", "batch_size", "optimizer", "learning_rate", "residual"),
     [
-        ("sigmoid", "uniform", 1, "adam", 0.01),
-        ("relu", "he_normal", 3, "adam", 0.01),  # 20 rows: the last batch has 2 rows
-        ("tanh", "glorot_uniform", 4, "sgd", 0.1),
+        ("sigmoid", "uniform", 1, "adam", 0.01, False),
+        ("relu", "he_normal", 3, "adam", 0.01, False),  # 20 rows: the last batch has 2 rows
+        ("tanh", "glorot_uniform", 4, "sgd", 0.1, False),
+        ("relu", "he_normal", 2, "adam", 0.01, True),  # skip connections: a functional model
+        ("relu", "rai", 2, "adam", 0.01, False),  # nonzero initial biases
     ],
 )
 def test_stacked_shuffled_replicates_match_keras_fit(
-    activation, initializer, batch_size, optimizer, learning_rate
+    activation, initializer, batch_size, optimizer, learning_rate, residual
 ):
     x, y = or_rows(25, seed=1)
     data = Splits(x[:20], y[:20], x[20:], y[20:])
     settings = train_settings(
         epochs=3, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate
     )
-    architecture = Architecture(depth=2, width=2, activation=activation, initializer=initializer)
+    architecture = Architecture(2, 2, activation, initializer, residual)
     seeds = [11, 12, 13]
     stacked = StackedTrainer(
         architecture, stacked_initial_weights(architecture, seeds), data, settings

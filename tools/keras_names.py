@@ -18,6 +18,10 @@ What the table allows (and why):
   applied to a matrix, the activation gives what it gives column by column.
 * ``initializers``: kernel initializers that can draw every square kernel ``(w, w)`` of a
   hidden layer, for widths 1 to 8.
+* ``initializer_arguments``: for each of those, the arguments its class takes in
+  ``params.yaml`` (``{name: random_uniform, minval: -0.2, maxval: 0.2}``) and the kind of
+  value each takes ("number" or "string", from its default). Not ``seed`` (the project seeds
+  every replicate) nor the axis arguments (they describe other shapes than a Dense kernel).
 * ``optimizers``: the Keras optimizers whose update of a weight depends on that weight's own
   history only (the trainer stacks replicates into one tensor; an optimizer that mixes
   elements, such as Adafactor, Lamb-style trust ratios or Muon, would couple replicates).
@@ -51,6 +55,19 @@ ELEMENTWISE_OPTIMIZERS = (
     "sgd",
 )
 PROBE_WIDTHS = range(1, 9)
+NOT_PARAMETERS = ("seed", "input_axes", "output_axes", "args", "kwargs")
+
+
+def _arguments(initializer) -> dict[str, str]:
+    """The arguments an initializer's class takes, and the kind of value each takes."""
+    import inspect
+
+    parameters = inspect.signature(type(initializer).__init__).parameters
+    return {
+        name: "string" if isinstance(parameter.default, str) else "number"
+        for name, parameter in parameters.items()
+        if name != "self" and name not in NOT_PARAMETERS
+    }
 
 
 def _probe(get, name: str, accept) -> bool:
@@ -114,6 +131,11 @@ def generate() -> dict[str, list[str]]:
     def names(objects: dict) -> list[str]:
         return sorted(name for name in objects if name[:1].islower())
 
+    initializer_names = [
+        name
+        for name in names(initializers.ALL_OBJECTS_DICT)
+        if _probe(keras.initializers.get, name, _draws_square_kernels)
+    ]
     return {
         "keras_version": keras.__version__,
         "activations": [
@@ -121,11 +143,10 @@ def generate() -> dict[str, list[str]]:
             for name in names(activations.ALL_OBJECTS_DICT)
             if _probe(keras.activations.get, name, _elementwise)
         ],
-        "initializers": [
-            name
-            for name in names(initializers.ALL_OBJECTS_DICT)
-            if _probe(keras.initializers.get, name, _draws_square_kernels)
-        ],
+        "initializers": initializer_names,
+        "initializer_arguments": {
+            name: _arguments(keras.initializers.get(name)) for name in initializer_names
+        },
         "optimizers": [
             name for name in names(optimizers.ALL_OBJECTS_DICT) if name in ELEMENTWISE_OPTIMIZERS
         ],

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from or_gate.errors import run
+from or_gate.params import KERAS_KINDS
 from or_gate.params_errors import allowed, schema, schema_at
 from or_gate.yaml_files import load_unique_keys
 
@@ -28,6 +29,14 @@ Change a value for one run with `dvc exp run -S key=value`.
 """
 
 
+def allowed_in_short(node: dict) -> str:
+    """What is allowed, without the list of Keras names (the table file has them)."""
+    if "enum" in node or "oneOf" in node:
+        keras = node.get("keras") or next(b.get("keras") for b in node["oneOf"] if "keras" in b)
+        return f"{KERAS_KINDS[keras]} (see or_gate/keras_names.json)"
+    return allowed(node)
+
+
 def rows(node: dict, prefix: tuple, values) -> list[str]:
     lines = []
     for key in node.get("properties", {}):
@@ -40,11 +49,7 @@ def rows(node: dict, prefix: tuple, values) -> list[str]:
         shown = ", ".join(value) if key == "variants" and isinstance(value, dict) else f"`{value}`"
         where = ".".join(loc)
         meaning = child.get("description", "")
-        if "enum" in child:
-            allowed_text = allowed(child).split(":", 1)[0] + " (see or_gate/keras_names.json)"
-        else:
-            allowed_text = allowed(child)
-        lines.append(f"| `{where}` | {allowed_text} | {meaning} | {shown} |")
+        lines.append(f"| `{where}` | {allowed_in_short(child)} | {meaning} | {shown} |")
     return lines
 
 
@@ -55,8 +60,8 @@ def render(params_yaml: Path) -> str:
     for key in variant["properties"]:
         field = schema_at(("variants", "name", key))
         lines.append(
-            f"| `variants.<name>.{key}` | {allowed(field).split(':', 1)[0]} "
-            f"(see or_gate/keras_names.json) | {field.get('description', '')} | |"
+            f"| `variants.<name>.{key}` | {allowed_in_short(field)} "
+            f"| {field.get('description', '')} | |"
         )
     return HEADER + "\n".join(lines) + "\n"
 

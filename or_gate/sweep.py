@@ -1,10 +1,11 @@
-"""The depth sweep: success and collapse against depth, with the born-dead theory.
+"""Depth sweeps and the atlas: success and collapse against depth, with the theory.
 
-Reads the experiments DVC knows (``dvc exp show --json``) and keeps, for each depth, the
-newest finished experiment at that depth. For each variant it gives success, collapse and
-born-dead rates with 95% Clopper-Pearson intervals, and, for ReLU variants, the born-dead
-probability of a width-2 ReLU net, 1 - (3/4)^depth, with the range of rates the theory
-predicts for that many replicates (the central 95% of Binomial(replicates, p) / replicates).
+Reads the experiments DVC knows (``dvc exp show --json``) and keeps, for each depth and
+width, the newest finished experiment. For each variant it gives success, collapse and
+born-dead rates with 95% Clopper-Pearson intervals, and, where the born-dead theory applies
+(ReLU with zero biases and no skip connections), the probability that a width-w, depth-L net
+is born dead, 1 - (1 - 2^-w)^L, with the range of rates the theory predicts for that many
+replicates (the central 95% of Binomial(replicates, p) / replicates).
 ``tools/sweep_report.py`` writes the table and figure. No TensorFlow here.
 """
 
@@ -17,13 +18,17 @@ from pathlib import Path
 
 from or_gate.colours import variant_colours
 from or_gate.errors import DataError
+from or_gate.network import Initializer
+from or_gate.theory import born_dead_probability, born_dead_theory_applies
 
 CONFIDENCE = 0.95
 TABLE_COLUMNS = (
     "depth",
+    "width",
     "variant",
     "activation",
     "initializer",
+    "residual",
     "replicates",
     "success_rate",
     "collapse_rate",
@@ -37,9 +42,11 @@ class VariantResult:
     experiment: str
     timestamp: str
     depth: int
+    width: int
     variant: str
     activation: str
     initializer: str
+    residual: bool
     replicates: int
     success_rate: float
     collapse_rate: float
@@ -50,7 +57,7 @@ def write_table(results: list[VariantResult], path: Path) -> None:
     """``depth_sweep.csv``: one row per depth and variant."""
     from or_gate.tables import write_csv
 
-    rows = sorted(results, key=lambda r: (r.depth, r.variant))
+    rows = sorted(results, key=lambda r: (r.depth, r.width, r.variant))
     write_csv(path, TABLE_COLUMNS, ([getattr(r, c) for c in TABLE_COLUMNS] for r in rows))
 
 
@@ -59,12 +66,6 @@ def read_table(path: Path) -> list[VariantResult]:
 
     table = read_csv(path, TABLE_COLUMNS)
     return [VariantResult(timestamp="", **row) for row in table.to_dict("records")]
-
-
-def born_dead_probability(depth: int) -> float:
-    """A zero-bias width-2 ReLU layer is all dead with probability 1/4 (both units negative
-    on every input), so some layer of ``depth`` is with probability 1 - (3/4)**depth."""
-    return 1 - 0.75**depth
 
 
 def load_experiments(source: Path | None) -> list:
@@ -98,6 +99,7 @@ def variant_results(document: list) -> list[VariantResult]:
         metrics = data.get("metrics") or {}
         if "depth" not in params or not metrics:
             continue  # a failed or still-running experiment
+        width = int((params.get("model") or {}).get("width", 2))
         for variant, spec in (params.get("variants") or {}).items():
             values = (metrics.get(f"metrics/{variant}.json") or {}).get("data")
             if not values:
@@ -107,9 +109,11 @@ def variant_results(document: list) -> list[VariantResult]:
                     experiment=name,
                     timestamp=data.get("timestamp") or "",
                     depth=int(params["depth"]),
+                    width=width,
                     variant=variant,
                     activation=spec.get("activation", ""),
-                    initializer=spec.get("initializer", ""),
+                    initializer=str(Initializer.of(spec.get("initializer", ""))),
+                    residual=bool(spec.get("residual", False)),
                     replicates=int(values["replicates"]),
                     success_rate=float(values["success_rate"]),
                     collapse_rate=float(values["collapse_rate"]),
@@ -120,12 +124,18 @@ def variant_results(document: list) -> list[VariantResult]:
 
 
 def newest_per_depth(results: list[VariantResult]) -> list[VariantResult]:
-    newest: dict[int, str] = {}
-    stamps: dict[int, str] = {}
+    """For each (depth, width), the variants of the newest experiment run there."""
+    newest: dict[tuple[int, int], str] = {}
+    stamps: dict[tuple[int, int], str] = {}
     for result in results:
-        if result.timestamp >= stamps.get(result.depth, ""):
-            newest[result.depth], stamps[result.depth] = result.experiment, result.timestamp
-    return [r for r in results if newest[r.depth] == r.experiment]
+        cell = (result.depth, result.width)
+        if result.timestamp >= stamps.get(cell, ""):
+            newest[cell], stamps[cell] = result.experiment, result.timestamp
+    return [r for r in results if newest[(r.depth, r.width)] == r.experiment]
+
+
+def theory_applies(result: VariantResult) -> bool:
+    return born_dead_theory_applies(result.activation, result.initializer, result.residual)
 
 
 def clopper_pearson(rate: float, trials: int) -> tuple[float, float]:
@@ -135,73 +145,98 @@ def clopper_pearson(rate: float, trials: int) -> tuple[float, float]:
     return interval.low, interval.high
 
 
-def theory_range(depth: int, trials: int) -> tuple[float, float]:
-    """The central 95% of the rates Binomial(trials, 1 - (3/4)^depth) gives."""
+def theory_range(depth: int, trials: int, width: int = 2) -> tuple[float, float]:
+    """The central 95% of the rates Binomial(trials, 1 - (1 - 2^-width)^depth) gives."""
     from scipy.stats import binom
 
-    p = born_dead_probability(depth)
+    p = born_dead_probability(depth, width)
     tail = (1 - CONFIDENCE) / 2
     return binom.ppf(tail, trials, p) / trials, binom.ppf(1 - tail, trials, p) / trials
 
 
 def theory_table(results: list[VariantResult]) -> str:
     lines = [
-        "| experiment | variant | depth | replicates | born_dead_rate (95% CI) "
-        "| collapse_rate (95% CI) | theory 1-(3/4)^depth | theory's 95% range |",
-        "|---|---|---|---|---|---|---|---|",
+        "| experiment | variant | depth | width | replicates | born_dead_rate (95% CI) "
+        "| collapse_rate (95% CI) | theory 1-(1-2^-width)^depth | theory's 95% range |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(results, key=lambda r: (r.depth, r.variant)):
+    for r in sorted(results, key=lambda r: (r.depth, r.width, r.variant)):
         if r.activation != "relu":
             continue
-        low, high = theory_range(r.depth, r.replicates)
         dead_ci = clopper_pearson(r.born_dead_rate, r.replicates)
         collapse_ci = clopper_pearson(r.collapse_rate, r.replicates)
+        if theory_applies(r):
+            low, high = theory_range(r.depth, r.replicates, r.width)
+            theory = f"{born_dead_probability(r.depth, r.width):.3f} | {low:.3f}-{high:.3f}"
+        else:
+            theory = "does not apply | "
         lines.append(
-            f"| {r.experiment} | {r.variant} ({r.initializer}) | {r.depth} | {r.replicates} "
+            f"| {r.experiment} | {r.variant} ({r.initializer}{', residual' * r.residual}) "
+            f"| {r.depth} | {r.width} | {r.replicates} "
             f"| {r.born_dead_rate:.3f} ({dead_ci[0]:.3f}-{dead_ci[1]:.3f}) "
-            f"| {r.collapse_rate:.3f} ({collapse_ci[0]:.3f}-{collapse_ci[1]:.3f}) "
-            f"| {born_dead_probability(r.depth):.3f} | {low:.3f}-{high:.3f} |"
+            f"| {r.collapse_rate:.3f} ({collapse_ci[0]:.3f}-{collapse_ci[1]:.3f}) | {theory} |"
         )
     return "\n".join(lines)
 
 
+def _label(result: VariantResult, widths: set[int]) -> str:
+    return result.variant if len(widths) == 1 else f"{result.variant}, width {result.width}"
+
+
 def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
-    """Success and collapse rate against depth, one line per variant (``or_gate/sweep.py``)."""
+    """Success and collapse rate against depth, one line per variant (and width), 95% bands,
+    and the born-dead theory for every width where it applies."""
     from or_gate.figures import new_figure, save_figure
 
     import numpy as np
 
-    variants = sorted({r.variant for r in results})
-    colours = variant_colours(variants)
-    figure, panels = new_figure(1, 2, figsize=(11, 4.2), sharey=True)
+    widths = {r.width for r in results}
+    lines = sorted({(r.variant, r.width) for r in results})
+    colours = variant_colours([f"{v}@{w}" if len(widths) > 1 else v for v, w in lines])
+    many = len(lines) > 4
+    figure, panels = new_figure(1, 2, figsize=(13 if many else 11, 4.6), sharey=True)
+    depths = np.arange(1, max(r.depth for r in results) + 1)
     for panel, column in zip(panels, ("success_rate", "collapse_rate"), strict=True):
-        for variant in variants:
-            rows = sorted((r for r in results if r.variant == variant), key=lambda r: r.depth)
-            depths = [r.depth for r in rows]
+        for variant, width in lines:
+            rows = sorted(
+                (r for r in results if (r.variant, r.width) == (variant, width)),
+                key=lambda r: r.depth,
+            )
+            colour = colours[f"{variant}@{width}" if len(widths) > 1 else variant]
+            xs = [r.depth for r in rows]
             rates = np.array([getattr(r, column) for r in rows])
             intervals = np.array([clopper_pearson(getattr(r, column), r.replicates) for r in rows])
-            panel.plot(depths, rates, marker="o", color=colours[variant], label=variant)
-            panel.fill_between(
-                depths, intervals[:, 0], intervals[:, 1], color=colours[variant], alpha=0.12
-            )
-            if column == "collapse_rate" and rows[0].activation == "relu":
-                born_dead = [r.born_dead_rate for r in rows]
-                panel.plot(
-                    depths, born_dead, "x:", color=colours[variant], label=f"{variant}: born dead"
-                )
-        depths = np.arange(1, max(r.depth for r in results) + 1)
-        if column == "collapse_rate":
             panel.plot(
-                depths,
-                born_dead_probability(depths),
-                "k--",
-                label="born dead, theory: 1 - (3/4)^depth",
+                xs, rates, marker="o", markersize=3, color=colour, label=_label(rows[0], widths)
             )
+            panel.fill_between(xs, intervals[:, 0], intervals[:, 1], color=colour, alpha=0.12)
+            if column == "collapse_rate" and rows[0].activation == "relu":
+                panel.plot(
+                    xs,
+                    [r.born_dead_rate for r in rows],
+                    "x",
+                    markersize=4,
+                    color=colour,
+                    label=f"{_label(rows[0], widths)}: born dead",
+                )
+        if column == "collapse_rate":
+            for width in sorted({r.width for r in results if theory_applies(r)}):
+                panel.plot(
+                    depths,
+                    born_dead_probability(depths, width),
+                    "k--",
+                    linewidth=1,
+                    label=f"born dead, theory: 1 - (1 - 2^-{width})^depth",
+                )
         panel.set(
             title=column.replace("_", " "), xlabel="depth (hidden layers)", ylim=(-0.05, 1.05)
         )
-        panel.set_xticks(depths)
-        panel.legend(fontsize="small", loc="center right")
+        panel.set_xticks(depths if len(depths) <= 15 else depths[depths % 5 == 0])
     panels[0].set_ylabel("share of replicates (bands: 95% intervals)")
-    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.06)
+    if many:
+        panels[1].legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        figure.subplots_adjust(left=0.06, right=0.78, bottom=0.12, top=0.9, wspace=0.06)
+    else:
+        panels[1].legend(fontsize="small", loc="center right")
+        figure.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.06)
     save_figure(figure, path)

@@ -109,14 +109,14 @@ def test_the_theory_table_gives_exact_intervals_and_the_theory_range(report):
     assert set(rows) == {"1", "2"}  # ReLU variants only, one row per depth
     n, alpha = 16, 0.05
     depth_2 = rows["2"]  # born dead 16/16: the lower bound is (alpha/2)^(1/n)
-    assert depth_2[4] == f"1.000 ({(alpha / 2) ** (1 / n):.3f}-1.000)"
+    assert depth_2[3] == "2" and depth_2[5] == f"1.000 ({(alpha / 2) ** (1 / n):.3f}-1.000)"
     theory = 1 - 0.75**2
-    assert depth_2[6] == f"{theory:.3f}"
+    assert depth_2[7] == f"{theory:.3f}"
     low, high = binomial_central_range(n, theory)
-    assert depth_2[7] == f"{low:.3f}-{high:.3f}"
+    assert depth_2[8] == f"{low:.3f}-{high:.3f}"
     depth_1 = rows["1"]
     low, high = binomial_central_range(n, 0.25)
-    assert depth_1[6] == "0.250" and depth_1[7] == f"{low:.3f}-{high:.3f}"
+    assert depth_1[7] == "0.250" and depth_1[8] == f"{low:.3f}-{high:.3f}"
 
 
 def test_no_finished_experiment_is_one_clear_error(tmp_path):

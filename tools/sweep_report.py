@@ -1,22 +1,26 @@
-"""Depth-sweep report: success and collapse against depth, with the born-dead theory.
+"""Depth-sweep report (and the atlas): success and collapse against depth, with the theory.
 
 Reads the experiments DVC knows (``dvc exp show --json``, or a file saved from it) and, for
-each depth, the newest experiment at that depth (or only the ones named with
+each depth and width, the newest experiment there (or only the ones named with
 ``--experiments``). Writes into ``--out-dir``:
 
-* ``depth_sweep.csv``: depth, variant, replicates and the variant's success, collapse and
-  born-dead rates;
-* ``depth_sweep.png``: success rate and collapse rate against depth, one line per variant,
-  95% Clopper-Pearson intervals, and the born-dead probability of a width-2 ReLU net,
-  1 - (3/4)^depth, drawn over them.
+* ``<name>.csv``: depth, width, variant, its activation, initializer and skip connections,
+  replicates and the variant's success, collapse and born-dead rates;
+* ``<name>.png``: success rate and collapse rate against depth, one line per variant (and
+  width), 95% Clopper-Pearson intervals, and the born-dead probability of a zero-bias ReLU
+  net of width w, 1 - (1 - 2^-w)^depth, drawn over them.
 
 and prints, for every ReLU variant, the measured born-dead and collapse rates beside the
 theory and the range of rates the theory predicts for that many replicates (the central 95% of
-Binomial(replicates, 1 - (3/4)^depth) / replicates). No TensorFlow here.
+Binomial(replicates, p) / replicates). ``--from-csv`` redraws the figure from a table this
+command wrote. No TensorFlow here.
 
     dvc exp run --queue -S 'depth=range(1,13)' && dvc queue start -j 2
     # ... when `dvc queue status` shows every experiment done:
     python tools/sweep_report.py --out-dir plots/sweep
+
+The atlas (``docs/atlas.md`` gives its whole command sequence) is the same report over more
+variants and depths: ``--name atlas --out-dir plots/atlas``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ def main(argv: list[str]) -> None:
         "--from-csv", type=Path, help="redraw from a depth_sweep.csv this command wrote"
     )
     parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--name", default="depth_sweep", help="file stem of the table and figure")
     args = parser.parse_args(argv)
 
     if args.from_csv is not None:
@@ -51,8 +56,9 @@ def main(argv: list[str]) -> None:
     if not results:
         raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
 
-    sweep.write_table(results, args.out_dir / "depth_sweep.csv")
-    sweep.draw_depth_sweep(results, args.out_dir / "depth_sweep.png")
+    if args.from_csv is None or args.from_csv != args.out_dir / f"{args.name}.csv":
+        sweep.write_table(results, args.out_dir / f"{args.name}.csv")
+    sweep.draw_depth_sweep(results, args.out_dir / f"{args.name}.png")
     depths = sorted({r.depth for r in results})
     print(
         f"sweep_report: {len(depths)} depths ({depths[0]}-{depths[-1]}), "

@@ -1,0 +1,89 @@
+"""What theory predicts for this network, before any training: born dead, and sigmoid's depth.
+
+**Born dead (ReLU).** A ReLU layer of ``width`` units with zero biases is all dead with
+probability 2^-width: after the sigmoid input layer the OR inputs lie in a narrow cone, so
+each unit is negative on all of them with probability 1/2, independently of the others. A
+depth-L net has some dead layer with probability 1 - (1 - 2^-width)^L (width 2:
+1 - (3/4)^L, 0.944 at L = 10; Lu, Shin, Su, Karniadakis 2020). It does not apply to RAI
+(nonzero biases) nor to residual nets (the skip carries the gradient past a dead layer).
+
+**Sigmoid's critical depth.** Why the write-up's sigmoid net trains at depth 6 and not at 7:
+
+1. *Attenuation at initialisation.* Backpropagating through one sigmoid layer multiplies the
+   gradient by sigma'(z) W^T with sigma'(z) ~ 1/4 (z ~ 0 for small weights) and W uniform on
+   [-s, s]. Over many layers the gradient shrinks by ``attenuation_decades(s)`` = log10(4/s)
+   + lambda decades per layer, where lambda = -E log10 |U v| / |v| is the Lyapunov exponent of
+   products of 2x2 matrices with entries uniform on [-1, 1] (computed here by Monte Carlo).
+   For the write-up's s = 0.05 that is 2.07 decades a layer.
+2. *Adam's epsilon.* Adam's step is lr * m / (sqrt(v) + epsilon). A weight whose gradient is
+   far below epsilon (Keras: 1e-7) moves as under plain SGD with rate lr / epsilon, by
+   about lr * T * g / epsilon over T steps. Measured (``docs/science.md``): at depth 7,
+   epsilon 1e-11 makes the write-up's net train, epsilon 1e-3 makes depth 5 fail, and
+   doubling the epochs moves the transition one layer deeper. The gradient is the limit.
+3. *The prediction.* The first hidden layer learns when its gradient at initialisation,
+   ``g1 * 10^(-attenuation_decades(s) * (L - 1))``, is large enough to move it by its own
+   scale s within the training budget: at least ``s * epsilon / (lr * T)`` times a constant
+   c. The dynamics after initialisation (upper layers grow and pass more gradient down) are
+   not modelled; they set c. We fix c once, at the write-up's scale (the measured transition
+   between depth 6 and 7, so L* = 6.5), and predict every other scale from the formula:
+   ``L*(s) = 1 + (B - log10(s / s0)) / attenuation_decades(s)`` with
+   B = (6.5 - 1) * attenuation_decades(s0). Training succeeds below L* and fails above it.
+
+The scales predicted (before they were measured: the commit that added this file also added
+``docs/science.md``'s prediction table) are checked in ``docs/science.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+# The write-up's scale and the transition measured there (success 1.0 at depth 6, 0.0 at 7,
+# in the committed depth sweep): the one constant the sigmoid prediction is fixed by.
+WRITE_UP_SCALE = 0.05
+WRITE_UP_CRITICAL_DEPTH = 6.5
+SIGMOID_SLOPE_AT_ZERO = 0.25
+
+
+def born_dead_probability(depth, width: int = 2):
+    """P(some hidden layer of a zero-bias ReLU net of ``width`` and ``depth`` is all dead)."""
+    return 1 - (1 - 0.5**width) ** depth
+
+
+def born_dead_theory_applies(activation: str, initializer: str, residual: bool) -> bool:
+    """The born-dead theory is for ReLU layers with zero biases and no skip connection."""
+    return activation == "relu" and not residual and initializer != "rai"
+
+
+@functools.cache
+def uniform_lyapunov_decades(width: int = 2, steps: int = 200_000, seed: int = 0) -> float:
+    """-E log10 |U v| / |v| per step for U (width x width) uniform on [-1, 1]: how many
+    decades a vector loses per multiplication, on average over a long product."""
+    rng = np.random.default_rng(seed)
+    matrices = rng.uniform(-1.0, 1.0, size=(steps, width, width))
+    vector, decades = np.ones(width) / math.sqrt(width), 0.0
+    for matrix in matrices:
+        vector = matrix @ vector
+        norm = float(np.linalg.norm(vector))
+        decades -= math.log10(norm)
+        vector /= norm
+    return decades / steps
+
+
+def attenuation_decades(scale: float, width: int = 2) -> float:
+    """Decades the gradient loses per sigmoid layer with weights uniform on [-scale, scale]."""
+    return math.log10(1 / (SIGMOID_SLOPE_AT_ZERO * scale)) + uniform_lyapunov_decades(width)
+
+
+def sigmoid_critical_depth(scale: float, width: int = 2) -> float:
+    """L*: the depth beyond which a sigmoid net with uniform(-scale, scale) hidden weights
+    does not train, under the write-up's training (200 epochs of Adam, lr 1e-3, batch 1)."""
+    budget = (WRITE_UP_CRITICAL_DEPTH - 1) * attenuation_decades(WRITE_UP_SCALE, width)
+    return 1 + (budget - math.log10(scale / WRITE_UP_SCALE)) / attenuation_decades(scale, width)
+
+
+def first_failing_depth(critical_depth: float) -> int:
+    """The first whole depth past L*: where success is predicted to drop below one half."""
+    return math.floor(critical_depth) + 1

@@ -124,14 +124,13 @@ def variant_results(document: list) -> list[VariantResult]:
 
 
 def newest_per_depth(results: list[VariantResult]) -> list[VariantResult]:
-    """For each (depth, width), the variants of the newest experiment run there."""
-    newest: dict[tuple[int, int], str] = {}
-    stamps: dict[tuple[int, int], str] = {}
+    """For each depth, width and variant, the result of the newest experiment run there."""
+    newest: dict[tuple, VariantResult] = {}
     for result in results:
-        cell = (result.depth, result.width)
-        if result.timestamp >= stamps.get(cell, ""):
-            newest[cell], stamps[cell] = result.experiment, result.timestamp
-    return [r for r in results if newest[(r.depth, r.width)] == r.experiment]
+        cell = (result.depth, result.width, result.variant)
+        if cell not in newest or result.timestamp >= newest[cell].timestamp:
+            newest[cell] = result
+    return list(newest.values())
 
 
 def theory_applies(result: VariantResult) -> bool:

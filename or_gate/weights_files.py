@@ -13,7 +13,9 @@ a standard Keras model that loads in safe mode::
 
     python tools/export_model.py --model-dir models/relu --replicate 7 --out relu_7.keras
 
-(or, in Python, :func:`replicate_model`). Files are written to a hidden
+(or, in Python, :func:`replicate_model`). A model of an ``rai`` variant names the project's
+initializer in its config: load it in safe mode after ``import or_gate.initializers``, which
+registers it with Keras. Files are written to a hidden
 ``.partial`` name and renamed into place, so a killed run never leaves a truncated file.
 ``numpy.load`` reads them with ``allow_pickle=False``: nothing in them can run code.
 """

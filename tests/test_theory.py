@@ -1,11 +1,13 @@
-"""Born dead: width-2 ReLU layers with zero biases die with probability 1/4 at initialisation.
+"""Born dead: a zero-bias ReLU layer of width w dies with probability 2^-w at initialisation.
 
 Each unit of a zero-bias ReLU layer is dead (outputs 0 on every input) when its weights point
-away from every input, which for inputs near one point happens with probability 1/2; the two
-units of a width-2 layer are independent, so the whole layer is dead with probability 1/4 and
-a depth-L net is born dead with probability 1 - (3/4)^L (0.944 at L = 10). He init rescales the
-weights but keeps their signs, so it does not change this. Lu, Shin, Su, Karniadakis,
-"Dying ReLU and Initialization" (2019).
+away from every input, which for inputs near one point happens with probability 1/2; the w
+units of a layer are independent, so the whole layer is dead with probability 2^-w and a
+depth-L net is born dead with probability 1 - (1 - 2^-w)^L (width 2: 1 - (3/4)^L, 0.944 at
+L = 10). He init rescales the weights but keeps their signs, so it does not change this. Lu,
+Shin, Su, Karniadakis, "Dying ReLU and Initialization" (2020). Their randomized asymmetric
+initialisation (RAI) makes one of each unit's incoming parameters positive, which makes a dead
+layer much rarer; a residual layer cannot cut the network at all.
 
 The networks are drawn with the project's builder (``stacked_initial_weights``, what
 ``build_model`` draws after ``keras.utils.set_random_seed``); dead layers are counted here, by
@@ -26,8 +28,8 @@ NETWORKS = 2000
 TRUTH_TABLE = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float64)
 
 
-def born_dead_probability(depth: int) -> float:
-    return 1 - 0.75**depth
+def born_dead_probability(depth: int, width: int = 2) -> float:
+    return 1 - (1 - 2.0**-width) ** depth
 
 
 def within_binomial_range(successes: int, draws: int, p: float, coverage=0.999) -> bool:
@@ -35,21 +37,30 @@ def within_binomial_range(successes: int, draws: int, p: float, coverage=0.999) 
     return binom.ppf(tail, draws, p) <= successes <= binom.ppf(1 - tail, draws, p)
 
 
-def dead_hidden_layers(depth: int, initializer: str, activation: str, networks: int):
+def hidden_layers_dead(flat: np.ndarray, architecture: Architecture) -> np.ndarray:
     """(networks, depth) booleans: hidden layer l outputs 0 for every truth-table input."""
-    architecture = Architecture(depth, 2, activation, initializer)
-    flat = stacked_initial_weights(architecture, list(range(networks)))
-    layout = architecture.layout
-    dead = np.zeros((networks, depth), bool)
-    for n in range(networks):
-        weights = layout.unflatten(flat[n])
-        h = 1 / (1 + np.exp(-(TRUTH_TABLE @ weights[0] + weights[1])))  # the sigmoid input layer
-        for layer in range(depth):
-            kernel, bias = weights[2 + 2 * layer], weights[3 + 2 * layer]
-            z = h @ kernel + bias
-            h = np.maximum(z, 0) if activation == "relu" else np.where(z > 0, z, 0.2 * z)
-            dead[n, layer] = not h.any()
+    sizes = architecture.layout.sizes
+    parts = np.split(flat.astype(np.float64), np.cumsum(sizes)[:-1], axis=1)
+    weights = [
+        part.reshape(len(flat), *shape)
+        for part, shape in zip(parts, architecture.layout.shapes, strict=True)
+    ]
+    h = 1 / (1 + np.exp(-(TRUTH_TABLE @ weights[0] + weights[1][:, None, :])))  # input layer
+    dead = np.zeros((len(flat), architecture.depth), bool)
+    for layer in range(architecture.depth):
+        kernel, bias = weights[2 + 2 * layer], weights[3 + 2 * layer]
+        z = h @ kernel + bias[:, None, :]
+        relu = np.maximum(z, 0)
+        h = relu if architecture.activation == "relu" else np.where(z > 0, z, 0.2 * z)
+        dead[:, layer] = ~h.any(axis=(1, 2))
     return dead
+
+
+def dead_hidden_layers(depth: int, initializer: str, activation: str, networks: int, width=2):
+    """(networks, depth) booleans, for networks drawn by the project's builder."""
+    architecture = Architecture(depth, width, activation, initializer)
+    flat = stacked_initial_weights(architecture, list(range(networks)))
+    return hidden_layers_dead(flat, architecture)
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +94,114 @@ def test_the_write_ups_uniform_init_dies_the_same_way():
 
 def test_leaky_relu_is_never_born_dead():
     assert not dead_hidden_layers(10, "he_normal", "leaky_relu", 100).any()
+
+
+@pytest.mark.parametrize(("width", "depth"), [(2, 10), (3, 10), (4, 10), (5, 10), (3, 20)])
+def test_born_dead_rate_by_width_is_one_minus_one_minus_two_to_the_minus_width(width, depth):
+    # 1,000 networks, as the paper's experiments; the 99% central binomial range.
+    networks = 1000
+    born_dead = int(dead_hidden_layers(depth, "he_normal", "relu", networks, width).any(1).sum())
+    p = born_dead_probability(depth, width)
+    print(f"w={width} L={depth}: {born_dead}/{networks}, theory {p:.4f}")
+    assert within_binomial_range(born_dead, networks, p, coverage=0.99)
+
+
+def rai_monte_carlo(depth: int, width: int, networks: int, seed: int) -> float:
+    """Born-dead rate of RAI drawn here from the paper's description, independently of
+    or_gate/initializers.py: N(0, 0.6007^2 / fan_in) entries, then one of each unit's
+    fan_in + 1 parameters replaced by a Beta(2, 1) draw."""
+    rng = np.random.default_rng(seed)
+    inputs = 1 / (1 + np.exp(-(TRUTH_TABLE @ rng.uniform(-0.05, 0.05, (networks, 2, width)))))
+    h, dead = inputs, np.zeros(networks, bool)
+    for _ in range(depth):
+        joint = rng.normal(0, 0.6007 / np.sqrt(width), (networks, width + 1, width))
+        rows = rng.integers(0, width + 1, (networks, width))
+        joint[np.arange(networks)[:, None], rows, np.arange(width)] = rng.beta(
+            2, 1, (networks, width)
+        )
+        h = np.maximum(h @ joint[:, :width] + joint[:, width][:, None, :], 0)
+        dead |= ~h.any(axis=(1, 2))
+    return float(dead.mean())
+
+
+def test_rai_is_born_dead_far_less_often_and_as_its_definition_says():
+    networks = 1000
+    born_dead = int(dead_hidden_layers(10, "rai", "relu", networks).any(axis=1).sum())
+    expected = rai_monte_carlo(10, 2, 20_000, seed=1)  # about 0.37
+    print(f"rai w=2 L=10: {born_dead}/{networks}, independent Monte Carlo {expected:.3f}")
+    assert born_dead / networks < 0.5 < born_dead_probability(10)
+    assert within_binomial_range(born_dead, networks, expected, coverage=0.999)
+
+
+def test_rai_draws_one_positive_parameter_per_unit_and_the_rest_normal():
+    from or_gate.initializers import SIGMA, rai_draw
+
+    fan_in, units = 4, 5000
+    kernel, bias = rai_draw((fan_in, units), seed=3)
+    joint = np.vstack([kernel, bias[None]])  # (fan_in + 1, units)
+    assert (joint > 0).any(axis=0).all()  # the Beta(2, 1) entry: every unit has one
+    assert (bias != 0).all()  # the biases are drawn too, unlike every Keras initializer
+    everything = joint.ravel()
+    expected_mean = (2 / 3) / (fan_in + 1)  # one Beta(2, 1) (mean 2/3) among fan_in + 1
+    expected_var = (
+        (fan_in / (fan_in + 1)) * SIGMA**2 / fan_in
+        + (1 / (fan_in + 1)) * (1 / 2)
+        - expected_mean**2
+    )  # E[x^2]: normal part sigma^2/fan_in, Beta(2, 1) part 1/2
+    assert abs(everything.mean() - expected_mean) < 0.01
+    assert abs(everything.var() - expected_var) < 0.01
+
+
+def test_a_residual_relu_net_is_never_blocked_though_its_layers_die():
+    from or_gate.diagnostics import diagnose
+    from or_gate.stacked import StackedNetwork
+
+    import tensorflow as tf
+
+    networks = 200
+    plain = Architecture(10, 2, "relu", "he_normal")
+    residual = Architecture(10, 2, "relu", "he_normal", residual=True)
+    flat = stacked_initial_weights(plain, list(range(networks)))  # the same weights for both
+    x = tf.constant(np.repeat(TRUTH_TABLE, 5, axis=0), tf.float32)
+    y = tf.constant(np.repeat([0.0, 1.0, 1.0, 1.0], 5), tf.float32)
+    measured = {
+        name: diagnose(
+            StackedNetwork(arch, networks, "mean_squared_error"), tf.constant(flat), x, y
+        )
+        for name, arch in (("plain", plain), ("residual", residual))
+    }
+    hidden = slice(1, 11)
+    plain_blocked = (measured["plain"].blocked_fraction[:, hidden] == 1).any(axis=1)
+    assert plain_blocked.mean() > 0.8  # the plain net is born dead about 94% of the time
+    assert not measured["residual"].blocked_fraction[:, hidden].any()
+    assert (measured["residual"].dead_fraction[:, hidden] == 1).any()  # dead layers, bypassed
+    # A dead layer's own weights learn nothing, but the skips carry the gradient past it down
+    # to the input layer, which in the plain net gets none whenever a layer above is dead.
+    # Except where the output sigmoid itself saturates to exactly 1.0 in float32: the skips
+    # add up the activations, and with He init about 1% of depth-10 nets start that way.
+    output_blocked = measured["residual"].blocked_fraction[:, -1] == 1
+    assert output_blocked.mean() < 0.05
+    assert (measured["residual"].kernel_gradient_norm[~output_blocked, 0] > 0).all()
+    assert (measured["plain"].kernel_gradient_norm[plain_blocked, 0] == 0).all()
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.5])
+def test_sigmoid_attenuation_per_layer_is_what_the_network_measures(scale):
+    """The theory's decades lost per sigmoid layer against the project's own gradients at
+    initialisation (the slope of log10 |dL/d kernel| over the hidden layers)."""
+    from or_gate.diagnostics import diagnose
+    from or_gate.stacked import StackedNetwork
+    from or_gate.theory import attenuation_decades
+
+    import tensorflow as tf
+
+    networks, depth = 256, 10
+    initializer = {"name": "random_uniform", "minval": -scale, "maxval": scale}
+    architecture = Architecture(depth, 2, "sigmoid", initializer)
+    flat = stacked_initial_weights(architecture, list(range(networks)))
+    x = tf.constant(np.repeat(TRUTH_TABLE, 5, axis=0), tf.float32)
+    y = tf.constant(np.repeat([0.0, 1.0, 1.0, 1.0], 5), tf.float32)
+    network = StackedNetwork(architecture, networks, "mean_squared_error")
+    gradients = diagnose(network, tf.constant(flat), x, y).kernel_gradient_norm  # (R, layers)
+    slope = np.median(np.log10(gradients[:, depth] / gradients[:, 1])) / (depth - 1)
+    assert slope == pytest.approx(attenuation_decades(scale), abs=0.05)

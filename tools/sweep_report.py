@@ -1,8 +1,9 @@
 """Depth-sweep report (and the atlas): success and collapse against depth, with the theory.
 
 Reads the experiments DVC knows (``dvc exp show --json``, or a file saved from it) and, for
-each depth and width, the newest experiment there (or only the ones named with
-``--experiments``). Writes into ``--out-dir``:
+each depth, width and variant, the newest result (only from the experiments named with
+``--experiments``, and only of the variants named with ``--variants``, if given). Writes
+into ``--out-dir``:
 
 * ``<name>.csv``: depth, width, variant, its activation, initializer and skip connections,
   replicates and the variant's success, collapse and born-dead rates;
@@ -36,6 +37,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python tools/sweep_report.py", description=__doc__)
     parser.add_argument("--exp-json", type=Path, help="saved `dvc exp show --json` output")
     parser.add_argument("--experiments", nargs="+", help="only these experiments (names)")
+    parser.add_argument("--variants", nargs="+", help="only these variants (names)")
     parser.add_argument(
         "--from-csv", type=Path, help="redraw from a depth_sweep.csv this command wrote"
     )
@@ -52,6 +54,11 @@ def main(argv: list[str]) -> None:
         if unknown:
             raise DataError(f"no finished experiment named {', '.join(sorted(unknown))}")
         results = [r for r in results if r.experiment in args.experiments]
+    if args.variants:
+        unknown = set(args.variants) - {r.variant for r in results}
+        if unknown:
+            raise DataError(f"no finished experiment has variant(s) {', '.join(sorted(unknown))}")
+        results = [r for r in results if r.variant in args.variants]
     results = sweep.newest_per_depth(results)
     if not results:
         raise DataError("no finished experiments with metrics; run a sweep first (see --help)")

@@ -133,6 +133,22 @@ def newest_per_depth(results: list[VariantResult]) -> list[VariantResult]:
     return list(newest.values())
 
 
+def uniform_scale(result: VariantResult) -> float | None:
+    """s, for a sigmoid variant whose hidden weights are uniform on [-s, s], else None."""
+    import re
+
+    if result.activation != "sigmoid" or result.residual:
+        return None
+    if result.initializer in ("uniform", "random_uniform"):
+        return 0.05  # Keras' default bounds
+    found = re.fullmatch(
+        r"(?:random_)?uniform\(maxval=([0-9.e+-]+), minval=([0-9.e+-]+)\)", result.initializer
+    )
+    if found and float(found[1]) == -float(found[2]) > 0:
+        return float(found[1])
+    return None
+
+
 def theory_applies(result: VariantResult) -> bool:
     return born_dead_theory_applies(result.activation, result.initializer, result.residual)
 
@@ -182,6 +198,31 @@ def _label(result: VariantResult, widths: set[int]) -> str:
     return result.variant if len(widths) == 1 else f"{result.variant}, width {result.width}"
 
 
+def _draw_sigmoid_predictions(panel, results, lines, colours, widths) -> None:
+    """A dotted vertical line at the predicted critical depth of each uniform sigmoid variant
+    (``or_gate/theory.py``), in the variant's colour."""
+    from or_gate.theory import sigmoid_critical_depth
+
+    for variant, width in lines:
+        first = next(r for r in results if (r.variant, r.width) == (variant, width))
+        scale = uniform_scale(first)
+        if scale is None:
+            continue
+        colour = colours[f"{variant}@{width}" if len(widths) > 1 else variant]
+        depth = sigmoid_critical_depth(scale, width)
+        panel.axvline(depth, color=colour, linestyle=":", linewidth=1.2)
+        panel.text(
+            depth,
+            0.5,
+            f" {variant}: theory L* = {depth:.1f}",
+            color=colour,
+            rotation=90,
+            fontsize="x-small",
+            va="center",
+            ha="right",
+        )
+
+
 def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
     """Success and collapse rate against depth, one line per variant (and width), 95% bands,
     and the born-dead theory for every width where it applies."""
@@ -218,6 +259,8 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
                     color=colour,
                     label=f"{_label(rows[0], widths)}: born dead",
                 )
+        if column == "success_rate":
+            _draw_sigmoid_predictions(panel, results, lines, colours, widths)
         if column == "collapse_rate":
             for width in sorted({r.width for r in results if theory_applies(r)}):
                 panel.plot(

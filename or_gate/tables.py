@@ -30,7 +30,10 @@ def format_cell(value: Any) -> str:
         # str() of a NumPy scalar is the shortest string that reads back to the same value
         # in its own precision.
         return str(value) if math.isfinite(value) else ""
-    return str(value)
+    text = str(value)
+    if any(special in text for special in ',"\n'):  # e.g. an initializer with arguments
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

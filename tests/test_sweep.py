@@ -22,7 +22,15 @@ VARIANTS = {
 }
 
 
-def experiment(name: str, depth: int, timestamp: str, rates: dict, replicates: int = 16):
+def experiment(
+    name: str,
+    depth: int,
+    timestamp: str,
+    rates: dict,
+    replicates: int = 16,
+    width: int = 2,
+    variants: dict = VARIANTS,
+):
     metrics = {
         f"metrics/{variant}.json": {
             "data": {
@@ -34,7 +42,12 @@ def experiment(name: str, depth: int, timestamp: str, rates: dict, replicates: i
         }
         for variant, rate in rates.items()
     }
-    params = {"depth": depth, "replicates": replicates, "variants": VARIANTS}
+    params = {
+        "depth": depth,
+        "replicates": replicates,
+        "model": {"width": width},
+        "variants": variants,
+    }
     data = {"timestamp": timestamp, "params": {"params.yaml": {"data": params}}}
     if metrics:
         data["metrics"] = metrics
@@ -127,3 +140,56 @@ def test_no_finished_experiment_is_one_clear_error(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "sweep_report: error: no finished experiments with metrics; run a sweep first (see --help)"
     ]
+
+
+def test_the_theory_follows_the_width_and_skips_rai_and_residual_variants(tmp_path):
+    variants = {
+        "relu": {"activation": "relu", "initializer": "he_normal"},
+        "relu_rai": {"activation": "relu", "initializer": "rai"},
+        "relu_res": {"activation": "relu", "initializer": "he_normal", "residual": True},
+        "wide": {
+            "activation": "sigmoid",
+            "initializer": {"name": "random_uniform", "minval": -0.2, "maxval": 0.2},
+        },
+    }
+    rates = {"relu": 0.75, "relu_rai": 0.25, "relu_res": 0.0, "wide": 0.0}
+    shown = [
+        {
+            "rev": "workspace",
+            "experiments": [
+                experiment("w3", 10, "2026-01-01T00:00:00", rates, 1000, 3, variants),
+                experiment("w2", 10, "2026-01-01T00:00:00", rates, 1000, 2, variants),
+            ],
+        }
+    ]
+    source = tmp_path / "exp.json"
+    source.write_text(json.dumps(shown))
+    result = sweep_report(source, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    rows = {
+        (cells[1], cells[3]): cells
+        for line in result.stdout.splitlines()
+        if line.startswith("| w")
+        for cells in [[cell.strip() for cell in line.split("|")[1:-1]]]
+    }
+    assert rows[("relu (he_normal)", "3")][7] == f"{1 - (7 / 8) ** 10:.3f}"
+    assert rows[("relu (he_normal)", "2")][7] == f"{1 - (3 / 4) ** 10:.3f}"
+    assert rows[("relu_rai (rai)", "3")][7] == "does not apply"
+    assert rows[("relu_res (he_normal, residual)", "2")][7] == "does not apply"
+    table = pd.read_csv(tmp_path / "out/depth_sweep.csv")
+    assert len(table) == 8  # two widths at one depth are two cells, not one
+    wide = table[table["variant"] == "wide"]["initializer"].iloc[0]
+    assert wide == "random_uniform(maxval=0.2, minval=-0.2)"
+
+
+def test_the_sigmoid_scale_is_read_back_from_the_table():
+    from or_gate.sweep import VariantResult, uniform_scale
+
+    def result(initializer, activation="sigmoid"):
+        return VariantResult("e", "", 5, 2, "v", activation, initializer, False, 16, 1, 0, 0)
+
+    assert uniform_scale(result("uniform")) == 0.05
+    assert uniform_scale(result("random_uniform(maxval=0.5, minval=-0.5)")) == 0.5
+    assert uniform_scale(result("random_uniform(maxval=0.5, minval=-0.1)")) is None
+    assert uniform_scale(result("glorot_uniform")) is None
+    assert uniform_scale(result("uniform", activation="relu")) is None

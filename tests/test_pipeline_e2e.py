@@ -138,14 +138,24 @@ def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_
             "depth=2",
             "-S",
             "+variants.tanh={activation: tanh, initializer: glorot_uniform}",
+            "-S",
+            "+variants.rai_res={activation: relu, initializer: rai, residual: true}",
+            "-S",
+            "variants.sigmoid.initializer={name: random_uniform, minval: -0.5, maxval: 0.5}",
         ],
         repo,
     )
     assert "Running stage 'prepare'" not in result.stdout  # its inputs did not change
     assert "Running stage 'train@tanh'" in result.stdout
     assert "Running stage 'train@sigmoid'" in result.stdout  # depth changed for every variant
+    assert "(relu, rai, residual)" in result.stdout  # train states its plan
+    assert "(sigmoid, random_uniform(maxval=0.5, minval=-0.5))" in result.stdout
     tanh = json.loads((repo / "metrics/tanh.json").read_text())
     assert tanh["replicates"] == SMALL_PARAMS["replicates"]
+    architecture = json.loads((repo / "models/rai_res/architecture.json").read_text())
+    assert architecture["initializer"] == "rai" and architecture["residual"] is True
+    rai_res = json.loads((repo / "metrics/rai_res.json").read_text())
+    assert rai_res["born_dead_rate"] == 0.0  # a residual layer is never blocked
     units = pd.read_csv(repo / "data/training/tanh/units.csv")
     assert units["layer"].max() == 3  # input, two hidden, output
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)

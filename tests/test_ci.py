@@ -119,18 +119,21 @@ def third_party_imports(folders: tuple[str, ...]) -> set[str]:
     return {m for m in found if m not in sys.stdlib_module_names and m not in ours}
 
 
-def declared(extra: str | None = None) -> set[str]:
+def declared(extras: tuple[str, ...] = ()) -> set[str]:
     import tomllib
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
+    specs = project["dependencies"] + [
+        spec for extra in extras for spec in project["optional-dependencies"][extra]
+    ]
     return {re.split(r"[=<>\[ ]", spec, maxsplit=1)[0].lower() for spec in specs}
 
 
 @pytest.mark.parametrize(
     ("folders", "extra"),
-    # the pipeline needs only the runtime dependencies; tools, benchmark and tests the test extra
-    [(("or_gate", "stages"), None), (("tools", "benchmarks", "tests"), "test")],
+    # the pipeline needs only the runtime dependencies; tools, benchmark and tests the test
+    # extra, and the optional S3 test the s3 extra
+    [(("or_gate", "stages"), ()), (("tools", "benchmarks", "tests"), ("test", "s3"))],
 )
 def test_every_third_party_import_is_declared(folders, extra):
     from importlib.metadata import packages_distributions

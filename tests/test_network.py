@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from or_gate.network import Architecture, build_model, initial_weights, stacked_initial_weights
+from or_gate.network import (
+    Architecture,
+    Initializer,
+    build_model,
+    initial_weights,
+    stacked_initial_weights,
+)
 
 import keras
 import numpy as np
@@ -83,3 +89,25 @@ def test_a_residual_model_adds_each_hidden_layer_to_its_input():
         h = h + np.maximum(h @ weights[2 * layer] + weights[2 * layer + 1], 0)
     expected = sigmoid(h @ weights[6] + weights[7])
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+def test_drawing_every_replicate_at_once_equals_drawing_them_one_by_one():
+    """keras_draws against the initializer called once per seed, for every initializer the
+    params may name that draws a seed."""
+    from or_gate.network import keras_draws
+    from or_gate.params import keras_names_table
+
+    seeds = np.array([1, 7, 123456789, 999999999])
+    random_names = [
+        name
+        for name in keras_names_table()["initializers"]
+        if hasattr(keras.initializers.get(name), "seed")
+    ]
+    assert {"uniform", "he_normal", "orthogonal", "truncated_normal"} <= set(random_names)
+    for name in random_names:
+        initializer = keras.initializers.get(name)
+        at_once = keras_draws(Initializer(name), (3, 3), seeds)
+        for k, seed in enumerate(seeds):
+            initializer.seed = int(seed)
+            one = np.asarray(initializer((3, 3), dtype="float32"))
+            np.testing.assert_array_equal(at_once[k], one, err_msg=name)

@@ -1,6 +1,6 @@
 """Benchmark: the project's speed and memory targets, measured side by side in one run.
 
-    python benchmarks/bench.py [--skip-sweep] [--out benchmarks/results.json]
+    python benchmarks/bench.py [--skip-sweep] [--skip-large] [--out benchmarks/results.json]
 
 Measures, on this machine, in this order:
 
@@ -12,7 +12,9 @@ Measures, on this machine, in this order:
    and the peak resident memory of any process it ran;
 4. a no-op ``dvc repro`` and ``dvc status`` (median of 3 each);
 5. ``dvc exp run -S depth=10`` and its peak memory;
-6. a sweep of 12 depths, ``dvc exp run --queue -S 'depth=range(1,13)'`` then
+6. the same at 1,000 replicates, per stage, against the training loop alone (400 minus 200
+   epochs of one variant), and at 10,000 replicates (``--skip-large`` leaves it out);
+7. a sweep of 12 depths, ``dvc exp run --queue -S 'depth=range(1,13)'`` then
    ``dvc queue start -j 2``, until every experiment has finished.
 
 It prints every figure and whether each target holds, and writes them to a JSON file. This is
@@ -35,7 +37,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from scale import measure_scale
+from scale import measure_large, measure_scale
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
@@ -224,6 +226,9 @@ def targets(results: dict, tf_import: float, speed: dict) -> list[tuple]:
         ("7. loop time per replicate-step, depth 10", step, 0.15, False, "us"),
         ("8. peak memory at 1000 replicates", scale["peak_mb"], 1536, False, "MB"),
     ]
+    if "replicates_10000" in results:
+        large = results["replicates_10000"]["peak_mb"]
+        found.append(("9. peak memory at 10000 replicates", large, 4096, False, "MB"))
     return found
 
 
@@ -249,6 +254,9 @@ def report(results: dict, found: list[tuple]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-sweep", action="store_true", help="leave out the 12-depth sweep")
+    parser.add_argument(
+        "--skip-large", action="store_true", help="leave out the 10,000-replicate run"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results.json")
     args = parser.parse_args()
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
@@ -263,6 +271,8 @@ def main() -> None:
         git("config", "user.email", "benchmark@example.invalid", cwd=clone)
         measure_dvc(clone, results)
         measure_scale(clone, results, ENV, MEASURED)
+        if not args.skip_large:
+            measure_large(clone, results, ENV, MEASURED)
         if not args.skip_sweep:
             measure_sweep(clone, results)
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 REPLICATES = 1000
+LARGE_REPLICATES = 10_000
 STEPS = 160  # training rows at batch size 1
 
 
@@ -82,3 +83,13 @@ def measure_scale(clone: Path, results: dict, env: dict, wrapper: str) -> None:
         f"  extra over 5 replicates: {extra:.1f} s; training loop {loop:.1f} s per variant "
         f"({results['replicates_1000']['loop_us_per_replicate_step']:.3f} us per replicate-step)"
     )
+
+
+def measure_large(clone: Path, results: dict, env: dict, wrapper: str) -> None:
+    """10,000 replicates end to end: that it finishes, its wall time and peak memory."""
+    command = ["dvc", "exp", "run", "-S", "depth=10", "-S", f"replicates={LARGE_REPLICATES}"]
+    seconds, peak, stages = stage_times(command, clone, env, wrapper)
+    results["replicates_10000"] = {"seconds": seconds, "peak_mb": peak, "stage_seconds": stages}
+    print(f"`{' '.join(command)}`: {seconds:.1f} s, peak process memory {peak:.0f} MB")
+    for stage, spent in stages.items():
+        print(f"  {stage}: {spent:.1f} s")

@@ -9,6 +9,8 @@ depth-L net has some dead layer with probability 1 - (1 - 2^-width)^L (width 2:
 
 **Sigmoid's critical depth.** Why the write-up's sigmoid net trains at depth 6 and not at 7:
 
+The model, as stated before the other scales were measured:
+
 1. *Attenuation at initialisation.* Backpropagating through one sigmoid layer multiplies the
    gradient by sigma'(z) W^T with sigma'(z) ~ 1/4 (z ~ 0 for small weights) and W uniform on
    [-s, s]. Over many layers the gradient shrinks by ``attenuation_decades(s)`` = log10(4/s)
@@ -29,8 +31,12 @@ depth-L net has some dead layer with probability 1 - (1 - 2^-width)^L (width 2:
    ``L*(s) = 1 + (B - log10(s / s0)) / attenuation_decades(s)`` with
    B = (6.5 - 1) * attenuation_decades(s0). Training succeeds below L* and fails above it.
 
-The scales predicted (before they were measured: the commit that added this file also added
-``docs/science.md``'s prediction table) are checked in ``docs/science.md``.
+The scales were predicted before they were measured (commits b89636d and 026599e stated
+them in ``docs/fixes.md``). **The model is refuted**: right at 0.01 (and at 0.05, where it is
+fixed), wrong at 0.2, 0.5 and 1.0, where the measured transition stays at depth 7 (8 at 1.0).
+Step 1 is right (``tests/test_theory.py`` checks the attenuation against the network's own
+gradients); step 3's premise, that the gradient at initialisation limits depth, is not.
+``docs/fixes.md`` gives the numbers and what the measurements show instead.
 """
 
 from __future__ import annotations

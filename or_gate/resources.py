@@ -34,9 +34,9 @@ def weight_bytes(depth: int, width: int, replicates: int) -> int:
 
 def training_bytes(depth: int, width: int, replicates: int, rows: int) -> int:
     """Weights, plus the diagnostics' activations on every training row (padded to whole
-    batches), plus two chunks of epochs' row orders (one training, the next being drawn)."""
+    batches), plus one chunk of epochs' row orders."""
     activations = ACTIVATION_COPIES * FLOAT_BYTES * replicates * rows * width * (depth + 2)
-    orders = 3 * 4 * chunk_epochs_for(replicates, rows) * replicates * rows
+    orders = 2 * 4 * chunk_epochs_for(replicates, rows) * replicates * rows
     return weight_bytes(depth, width, replicates) + activations + orders
 
 

@@ -23,7 +23,6 @@ in ``diagnostic_epochs``, to measure the network (``or_gate/diagnostics.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -199,33 +198,17 @@ class StackedTrainer:
         progress_marks = set(range(progress_every, epochs, progress_every)) | {epochs}
         diagnostics = {0: self.diagnose()} if 0 in diagnostic_epochs else {}
         history = {key: [] for key in HISTORY_KEYS}
-        boundaries = chunk_boundaries(
-            epochs, [*diagnostic_epochs, *progress_marks], self.chunk_epochs
-        )
-        lengths = np.diff([0, *boundaries]).tolist()
-        # The next chunk's row orders are drawn in a second thread while the compiled loop
-        # trains this one (TensorFlow releases the GIL): at 1,000 replicates one
-        # Generator.permutation per replicate and epoch costs a third of the loop. One thread
-        # draws every chunk in turn, so each generator is used in the same order as without it.
-        with ThreadPoolExecutor(max_workers=1) as drawer:
-
-            def draw(count: int):
-                return drawer.submit(epoch_orders, rngs, self.replicates, rows, count)
-
-            pending = draw(lengths[0])
-            for index, done in enumerate(boundaries):
-                orders = pending.result()
-                if index + 1 < len(boundaries):
-                    pending = draw(lengths[index + 1])
-                chunk = self._run_chunk(orders)
-                for column, key in enumerate(HISTORY_KEYS):
-                    history[key].append(chunk[:, column])
-                if done in diagnostic_epochs:
-                    diagnostics[done] = self.diagnose()
-                if on_progress is not None and (
-                    done in progress_marks or done in diagnostic_epochs
-                ):
-                    on_progress(done, {key: values[-1][-1] for key, values in history.items()})
+        done = 0
+        stops = [*diagnostic_epochs, *progress_marks]
+        for boundary in chunk_boundaries(epochs, stops, self.chunk_epochs):
+            chunk = self._run_chunk(epoch_orders(rngs, self.replicates, rows, boundary - done))
+            for index, key in enumerate(HISTORY_KEYS):
+                history[key].append(chunk[:, index])
+            done = boundary
+            if done in diagnostic_epochs:
+                diagnostics[done] = self.diagnose()
+            if on_progress is not None and (done in progress_marks or done in diagnostic_epochs):
+                on_progress(done, {key: values[-1][-1] for key, values in history.items()})
         return TrainingResult(
             weights=np.asarray(self.weights.value),
             history={key: np.concatenate(values) for key, values in history.items()},

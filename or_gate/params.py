@@ -125,8 +125,13 @@ class InitializerWithArguments(Section):
             if key not in takes:
                 raise ValueError(f"{self.name} takes no argument {key!r}; its arguments: {allowed}")
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if (takes[key] == "number") != number or not isinstance(value, int | float | str):
-                raise ValueError(f"{self.name}'s {key} must be a {takes[key]}, not {value!r}")
+            if isinstance(takes[key], list) and value not in takes[key]:
+                raise ValueError(
+                    f"{self.name}'s {key} must be one of {', '.join(takes[key])}, not {value!r}"
+                )
+            kind = "number" if takes[key] == "number" else "string"
+            if (kind == "number") != number or not isinstance(value, int | float | str):
+                raise ValueError(f"{self.name}'s {key} must be a {kind}, not {value!r}")
         return self
 
 

@@ -114,7 +114,13 @@ def test_variant_needs_exactly_activation_and_initializer(raw):
         ),
         (
             {"name": "variance_scaling", "mode": 2},
-            "variants.relu.initializer: variance_scaling's mode must be a string, not 2",
+            "variants.relu.initializer: variance_scaling's mode must be one of fan_avg, fan_in, "
+            "fan_out, not 2",
+        ),
+        (  # refused here, before DVC deletes anything, not by Keras in train
+            {"name": "variance_scaling", "mode": "fan_sideways"},
+            "variants.relu.initializer: variance_scaling's mode must be one of fan_avg, fan_in, "
+            "fan_out, not 'fan_sideways'",
         ),
         (
             {"name": "rai", "scale": 2.0},

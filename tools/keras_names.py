@@ -19,9 +19,10 @@ What the table allows (and why):
 * ``initializers``: kernel initializers that can draw every square kernel ``(w, w)`` of a
   hidden layer, for widths 1 to 8.
 * ``initializer_arguments``: for each of those, the arguments its class takes in
-  ``params.yaml`` (``{name: random_uniform, minval: -0.2, maxval: 0.2}``) and the kind of
-  value each takes ("number" or "string", from its default). Not ``seed`` (the project seeds
-  every replicate) nor the axis arguments (they describe other shapes than a Dense kernel).
+  ``params.yaml`` (``{name: random_uniform, minval: -0.2, maxval: 0.2}``) and the value each
+  takes: "number", or the list of strings Keras accepts (read from its error for a bad one).
+  Not ``seed`` (the project seeds every replicate) nor the axis arguments (they describe
+  other shapes than a Dense kernel).
 * ``optimizers``: the Keras optimizers whose update of a weight depends on that weight's own
   history only (the trainer stacks replicates into one tensor; an optimizer that mixes
   elements, such as Adafactor, Lamb-style trust ratios or Muon, would couple replicates).
@@ -58,16 +59,33 @@ PROBE_WIDTHS = range(1, 9)
 NOT_PARAMETERS = ("seed", "input_axes", "output_axes", "args", "kwargs")
 
 
-def _arguments(initializer) -> dict[str, str]:
-    """The arguments an initializer's class takes, and the kind of value each takes."""
+def _arguments(initializer) -> dict[str, str | list[str]]:
+    """The arguments an initializer's class takes: "number", or the strings it accepts."""
     import inspect
 
     parameters = inspect.signature(type(initializer).__init__).parameters
     return {
-        name: "string" if isinstance(parameter.default, str) else "number"
+        name: _strings_accepted(type(initializer), name)
+        if isinstance(parameter.default, str)
+        else "number"
         for name, parameter in parameters.items()
         if name != "self" and name not in NOT_PARAMETERS
     }
+
+
+def _strings_accepted(cls, argument: str) -> list[str] | str:
+    """The values Keras accepts for a string argument, read from the error it raises for one
+    it does not ("Please use one of {'fan_avg', ...}"), so that validation can refuse a bad
+    value before DVC deletes anything; "string" if Keras does not say."""
+    import re
+
+    try:
+        cls(**{argument: "__not_a_value__"})
+    except ValueError as error:
+        found = re.search(r"one of \{([^}]*)\}", str(error))
+        if found:
+            return sorted(re.findall(r"'([^']*)'", found[1]))
+    return "string"
 
 
 def _probe(get, name: str, accept) -> bool:

@@ -83,14 +83,19 @@ def allowed(node: dict) -> str:
     return kind or "a value"
 
 
+def _is_form_tag(prefix: tuple, part: Any) -> bool:
+    """``part`` is the tag pydantic puts after a tagged union's location, not a key."""
+    return part in UNION_TAGS and "oneOf" in schema_at(prefix)
+
+
 def describe(error: dict) -> str:
     """One line for one pydantic validation error."""
     loc = tuple(error["loc"])
-    named = [part for part in loc if part != KEY_OF_MAPPING]
-    if "oneOf" in schema_at(loc[:-1]) and loc[-1:] and loc[-1] in UNION_TAGS:
-        named = named[:-1]  # the form's tag names no key
-    elif len(loc) > 1 and loc[-2] in UNION_TAGS:
-        named.remove(loc[-2])
+    named = [
+        part
+        for index, part in enumerate(loc)
+        if part != KEY_OF_MAPPING and not _is_form_tag(loc[:index], part)
+    ]
     dotted = ".".join(str(part) for part in named)
     if error["type"] == "value_error":  # a model's own check, which says what is allowed
         return f"{dotted}: {error['ctx']['error']}"

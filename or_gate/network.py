@@ -64,6 +64,20 @@ class Initializer:
             return self.name
         return f"{self.name}({', '.join(f'{k}={v}' for k, v in self.arguments)})"
 
+    @classmethod
+    def parse(cls, text: str) -> Initializer:
+        """Back from :meth:`__str__` (``random_uniform(maxval=0.2, minval=-0.2)``), as the sweep
+        tables store it; numbers come back as floats."""
+        name, _, rest = text.partition("(")
+        arguments = []
+        for pair in filter(None, rest.rstrip(")").split(", ")):
+            key, _, value = pair.partition("=")
+            try:
+                arguments.append((key, float(value)))
+            except ValueError:
+                arguments.append((key, value))
+        return cls(name, tuple(arguments))
+
     def keras(self):
         """The Keras initializer object (not for ``rai``, which draws kernel and bias together)."""
         from or_gate.errors import ParamsError
@@ -174,9 +188,11 @@ def _dense(layer: Layer, name: str, fan_in: int):
     )
 
 
-def make_default_seed() -> int:
-    """The seed Keras gives an initializer created without one (``keras.random``)."""
-    return random.randint(1, int(1e9))
+def make_default_seed(generator: random.Random | None = None) -> int:
+    """The seed Keras gives an initializer created without one
+    (``keras.src.random.seed_generator.make_default_seed``), from Python's global ``random``
+    or from ``generator``."""
+    return (generator or random).randint(1, int(1e9))
 
 
 def build_model(architecture: Architecture) -> keras.Model:
@@ -230,7 +246,7 @@ def stacked_initial_weights(architecture: Architecture, seeds: list[int]) -> np.
     layer_seeds = []  # (R, layers): the seed each layer's initializer takes, 0 if none
     for seed in seeds:
         draws = random.Random(seed)
-        layer_seeds.append([draws.randint(1, int(1e9)) if d else 0 for d in draws_a_seed])
+        layer_seeds.append([make_default_seed(draws) if d else 0 for d in draws_a_seed])
     layer_seeds = np.array(layer_seeds, np.int64).reshape(len(seeds), len(layers))
     parts = []
     for j, (layer, shape) in enumerate(zip(layers, shapes, strict=True)):

@@ -22,6 +22,7 @@ from or_gate.network import Initializer
 from or_gate.theory import born_dead_probability, born_dead_theory_applies
 
 CONFIDENCE = 0.95
+BOUNDS = {"maxval", "minval"}  # a uniform initializer's arguments
 TABLE_COLUMNS = (
     "depth",
     "width",
@@ -135,18 +136,14 @@ def newest_per_depth(results: list[VariantResult]) -> list[VariantResult]:
 
 def uniform_scale(result: VariantResult) -> float | None:
     """s, for a sigmoid variant whose hidden weights are uniform on [-s, s], else None."""
-    import re
-
     if result.activation != "sigmoid" or result.residual:
         return None
-    if result.initializer in ("uniform", "random_uniform"):
-        return 0.05  # Keras' default bounds
-    found = re.fullmatch(
-        r"(?:random_)?uniform\(maxval=([0-9.e+-]+), minval=([0-9.e+-]+)\)", result.initializer
-    )
-    if found and float(found[1]) == -float(found[2]) > 0:
-        return float(found[1])
-    return None
+    spec = Initializer.parse(result.initializer)
+    bounds = dict(spec.arguments)
+    if spec.name not in ("uniform", "random_uniform") or set(bounds) not in (set(), BOUNDS):
+        return None
+    maxval, minval = bounds.get("maxval", 0.05), bounds.get("minval", -0.05)  # Keras' defaults
+    return maxval if maxval == -minval > 0 else None
 
 
 def theory_applies(result: VariantResult) -> bool:
@@ -198,7 +195,7 @@ def _label(result: VariantResult, widths: set[int]) -> str:
     return result.variant if len(widths) == 1 else f"{result.variant}, width {result.width}"
 
 
-def _draw_sigmoid_predictions(panel, results, lines, colours, widths) -> None:
+def _draw_sigmoid_predictions(panel, results, lines, colours) -> None:
     """A dotted vertical line at the predicted critical depth of each uniform sigmoid variant
     (``or_gate/theory.py``), in the variant's colour."""
     from or_gate.theory import sigmoid_critical_depth
@@ -208,7 +205,7 @@ def _draw_sigmoid_predictions(panel, results, lines, colours, widths) -> None:
         scale = uniform_scale(first)
         if scale is None:
             continue
-        colour = colours[f"{variant}@{width}" if len(widths) > 1 else variant]
+        colour = colours[variant, width]
         depth = sigmoid_critical_depth(scale, width)
         panel.axvline(depth, color=colour, linestyle=":", linewidth=1.2)
         panel.text(
@@ -232,7 +229,10 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
 
     widths = {r.width for r in results}
     lines = sorted({(r.variant, r.width) for r in results})
-    colours = variant_colours([f"{v}@{w}" if len(widths) > 1 else v for v, w in lines])
+    # One colour per variant, or per variant and width where the figure has several widths.
+    names = {(v, w): f"{v}@{w}" if len(widths) > 1 else v for v, w in lines}
+    by_name = variant_colours(names.values())
+    colours = {line: by_name[name] for line, name in names.items()}
     many = len(lines) > 4
     figure, panels = new_figure(1, 2, figsize=(13 if many else 11, 4.6), sharey=True)
     depths = np.arange(1, max(r.depth for r in results) + 1)
@@ -242,7 +242,7 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
                 (r for r in results if (r.variant, r.width) == (variant, width)),
                 key=lambda r: r.depth,
             )
-            colour = colours[f"{variant}@{width}" if len(widths) > 1 else variant]
+            colour = colours[variant, width]
             xs = [r.depth for r in rows]
             rates = np.array([getattr(r, column) for r in rows])
             intervals = np.array([clopper_pearson(getattr(r, column), r.replicates) for r in rows])
@@ -260,7 +260,7 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
                     label=f"{_label(rows[0], widths)}: born dead",
                 )
         if column == "success_rate":
-            _draw_sigmoid_predictions(panel, results, lines, colours, widths)
+            _draw_sigmoid_predictions(panel, results, lines, colours)
         if column == "collapse_rate":
             for width in sorted({r.width for r in results if theory_applies(r)}):
                 panel.plot(

@@ -136,7 +136,7 @@ def sigmoid_scales_table(root: Path) -> str:
         "| within one layer |",
         "|---|---|---|---|---|---|---|",
     ]
-    for variant in sorted({r.variant for r in results}, key=lambda v: v):
+    for variant in sorted({r.variant for r in results}):
         rows = sorted((r for r in results if r.variant == variant), key=lambda r: r.depth)
         scale = sweep.uniform_scale(rows[0])
         critical = theory.sigmoid_critical_depth(scale, rows[0].width)

@@ -196,11 +196,16 @@ def test_the_sigmoid_scale_is_read_back_from_the_table():
 
 
 @pytest.mark.parametrize(
-    ("name", "folder"), [("atlas", "plots/atlas"), ("sigmoid_scales", "plots/sigmoid_scales")]
+    ("name", "folder"),
+    [
+        ("atlas", "plots/atlas"),
+        ("sigmoid_scales", "plots/sigmoid_scales"),
+        ("depth_sweep", "plots/sweep"),
+    ],
 )
 def test_the_committed_report_redraws_from_its_committed_table(tmp_path, name, folder):
-    """The atlas and the sigmoid scales were swept on one machine (docs/fixes.md says how);
-    CI checks that their figures are what the report draws from their tables."""
+    """The sweeps were run on one machine (docs/fixes.md and the README say how); CI checks
+    that their figures are what the report draws from their tables."""
     table = REPO / folder / f"{name}.csv"
     command = [str(REPO / "tools/sweep_report.py"), "--from-csv", str(table), "--name", name]
     result = subprocess.run(

@@ -9,8 +9,8 @@ a positive distribution P. The constants are the ones the paper uses in its nume
 examples, as public implementations of it give them: Q = N(0, sigma^2 / fan_in) with
 sigma = 0.6007 (chosen in the paper so that the second moment of the layer's output matches
 He initialisation's), and P = Beta(2, 1). We could not read the paper's own text offline to
-check the constants digit by digit; ``tests/test_initializers.py`` checks the draw against
-this description (moments, one positive entry per unit) and the born-dead rate it gives.
+check the constants digit by digit; ``tests/test_theory.py`` checks the draw against this
+description (moments, one positive entry per unit) and the born-dead rate it gives.
 
 Why it helps: a unit is dead on the OR inputs when all its incoming weights point away from
 them; with one entry forced positive (often the bias) that is much rarer, so a whole layer

@@ -21,9 +21,10 @@ def affine(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     """``h @ kernel + bias`` per replicate, h: (R, n, fan_in), kernel: (R, fan_in, units).
 
     Written as fan_in elementwise multiply-adds, in input order, instead of a batched matmul:
-    for a width-2 net the matmul is R tiny 2x2 products, which XLA runs at ~0.2 us a
-    replicate-step at depth 10, against ~0.05 us for the fused elementwise form
-    (``benchmarks/bench.py``). Elementwise IEEE multiply and add, in a fixed order and
+    for a width-2 net the matmul is R tiny 2x2 products, and the fused elementwise form ran the
+    compiled loop about 3-5x faster in a side-by-side measurement at depth 10 and 1,000
+    replicates (``benchmarks/bench.py``'s loop figure also counts the per-epoch shuffling).
+    Elementwise IEEE multiply and add, in a fixed order and
     without FMA (``or_gate/numerics.py`` caps XLA below it), also give the same bytes on
     every x86-64 CPU without depending on a matmul kernel's summation order.
     """

@@ -7,9 +7,8 @@ depth-L net has some dead layer with probability 1 - (1 - 2^-width)^L (width 2:
 1 - (3/4)^L, 0.944 at L = 10; Lu, Shin, Su, Karniadakis 2020). It does not apply to RAI
 (nonzero biases) nor to residual nets (the skip carries the gradient past a dead layer).
 
-**Sigmoid's critical depth.** Why the write-up's sigmoid net trains at depth 6 and not at 7:
-
-The model, as stated before the other scales were measured:
+**Sigmoid's critical depth.** An attempt to predict why the write-up's sigmoid net trains at
+depth 6 and not at 7. The model, as stated before the other scales were measured:
 
 1. *Attenuation at initialisation.* Backpropagating through one sigmoid layer multiplies the
    gradient by sigma'(z) W^T with sigma'(z) ~ 1/4 (z ~ 0 for small weights) and W uniform on
@@ -19,9 +18,10 @@ The model, as stated before the other scales were measured:
    For the write-up's s = 0.05 that is 2.07 decades a layer.
 2. *Adam's epsilon.* Adam's step is lr * m / (sqrt(v) + epsilon). A weight whose gradient is
    far below epsilon (Keras: 1e-7) moves as under plain SGD with rate lr / epsilon, by
-   about lr * T * g / epsilon over T steps. Measured (``docs/science.md``): at depth 7,
+   about lr * T * g / epsilon over T steps. Measured (``docs/fixes.md``): at depth 7,
    epsilon 1e-11 makes the write-up's net train, epsilon 1e-3 makes depth 5 fail, and
-   doubling the epochs moves the transition one layer deeper. The gradient is the limit.
+   doubling the epochs moves the transition one layer deeper; read then as "the gradient at
+   initialisation is the limit".
 3. *The prediction.* The first hidden layer learns when its gradient at initialisation,
    ``g1 * 10^(-attenuation_decades(s) * (L - 1))``, is large enough to move it by its own
    scale s within the training budget: at least ``s * epsilon / (lr * T)`` times a constant

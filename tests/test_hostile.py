@@ -114,7 +114,7 @@ def validate(tmp_path, **changes) -> subprocess.CompletedProcess:
         (params[node] if path else params).__setitem__(path[0] if path else node, value)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     command = [sys.executable, "stages/validate.py", str(tmp_path / "params.yaml")]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=quiet_env())
+    return run(command, REPO, check=False)
 
 
 def test_a_width_that_cannot_fit_is_refused_naming_the_keys_and_sizes(tmp_path):
@@ -208,13 +208,7 @@ def test_a_test_file_missing_a_truth_table_input_is_refused(tmp_path):
     (tmp_path / "OR-gate.data.csv").write_text((raw / "OR-gate.data.csv").read_text())
     (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n0,1,1\n1,0,1\n0,0,0\n")
     paths = ["--raw-dir", str(tmp_path), "--out-dir", str(tmp_path / "out")]
-    result = subprocess.run(
-        [sys.executable, "stages/prepare.py", *paths],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=quiet_env(),
-    )
+    result = run([sys.executable, "stages/prepare.py", *paths], REPO, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"prepare: error: {tmp_path / 'OR-gate-test.data.csv'}: no row for the truth-table "

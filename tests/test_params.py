@@ -12,7 +12,7 @@ from or_gate.params import load_params, parse_params
 
 import pytest
 import yaml
-from helpers import REPO, quiet_env
+from helpers import REPO, quiet_env, run
 
 
 @pytest.fixture()
@@ -206,13 +206,7 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path, raw):
     raw["depth"] = "three"
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
-    result = subprocess.run(
-        [sys.executable, "stages/validate.py", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=quiet_env(),
-    )
+    result = run([sys.executable, "stages/validate.py", str(path)], REPO, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "validate: error: params.yaml: depth: 'three' is not allowed; expected an integer >= 1"
@@ -225,7 +219,7 @@ def test_or_gate_debug_shows_the_traceback(tmp_path, raw):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
     command = [sys.executable, "stages/validate.py", str(path)]
-    quiet = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=quiet_env())
+    quiet = run(command, REPO, check=False)
     debug = subprocess.run(
         command, capture_output=True, text=True, cwd=REPO, env=quiet_env(OR_GATE_DEBUG="1")
     )

@@ -14,7 +14,7 @@ import sys
 
 import pandas as pd
 import pytest
-from helpers import REPO, quiet_env
+from helpers import REPO, run
 
 VARIANTS = {
     "sigmoid": {"activation": "sigmoid", "initializer": "uniform"},
@@ -56,12 +56,7 @@ def experiment(
 
 def sweep_report(source, out_dir) -> subprocess.CompletedProcess:
     command = [str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
-    return subprocess.run(
-        [sys.executable, *command, "--out-dir", str(out_dir)],
-        capture_output=True,
-        text=True,
-        env=quiet_env(),
-    )
+    return run([sys.executable, *command, "--out-dir", str(out_dir)], REPO, check=False)
 
 
 @pytest.fixture
@@ -208,12 +203,6 @@ def test_the_committed_report_redraws_from_its_committed_table(tmp_path, name, f
     that their figures are what the report draws from their tables."""
     table = REPO / folder / f"{name}.csv"
     command = [str(REPO / "tools/sweep_report.py"), "--from-csv", str(table), "--name", name]
-    result = subprocess.run(
-        [sys.executable, *command, "--out-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=quiet_env(),
-    )
-    assert result.returncode == 0, result.stderr
+    run([sys.executable, *command, "--out-dir", str(tmp_path)], REPO)
     assert (tmp_path / f"{name}.csv").read_bytes() == table.read_bytes()
     assert (tmp_path / f"{name}.png").read_bytes() == (REPO / folder / f"{name}.png").read_bytes()

@@ -20,7 +20,6 @@ Nothing here imports TensorFlow at module level.
 
 from __future__ import annotations
 
-import functools
 import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -228,10 +227,10 @@ def stacked_initial_weights(architecture: Architecture, seeds: list[int]) -> np.
     (``random.randint(1, 10**9)``), in the order the layers create them, and its values are
     a stateless function of that seed. So replicate k's layer seeds are the first draws of
     ``random.Random(seeds[k])``, and each layer's kernels for every replicate are drawn at
-    once by :func:`keras_draws`, without building a model or reseeding every global
-    generator. ``tests/test_network.py`` checks the equality against ``build_model``.
+    once by ``or_gate.initializers.keras_draws``, without building a model or reseeding every
+    global generator. ``tests/test_network.py`` checks the equality against ``build_model``.
     """
-    from or_gate.initializers import rai_draw
+    from or_gate.initializers import keras_draws, rai_draw
 
     layers, shapes = architecture.layers, architecture.layout.shapes[0::2]
     initializers = {
@@ -263,48 +262,6 @@ def stacked_initial_weights(architecture: Architecture, seeds: list[int]) -> np.
             )
         parts += [kernels.reshape(len(seeds), -1), np.zeros((len(seeds), shape[1]))]
     return np.concatenate(parts, axis=1).astype(np.float32)
-
-
-def keras_draws(spec: Initializer, shape: tuple[int, ...], seeds: np.ndarray) -> np.ndarray:
-    """The initializer ``spec`` called on ``shape`` with its ``seed`` set to each of ``seeds``,
-    in one graph call: (len(seeds), *shape) float32, bit for bit what one call a seed gives.
-    """
-    import tensorflow as tf
-
-    # Seeds are below 2**31: the int32 pair is the one Keras builds.
-    pairs = np.stack([seeds, np.zeros_like(seeds)], axis=1).astype(np.int32)
-    return np.asarray(_compiled_draws(spec, tuple(shape))(tf.constant(pairs)))
-
-
-@functools.cache
-def _compiled_draws(spec: Initializer, shape: tuple[int, ...]):
-    """Keras' random initializers draw with TensorFlow's stateless ops from the seed tensor
-    ``[seed, 0]`` that ``keras.src.random.seed_generator.draw_seed`` makes of an int seed. Here
-    that function is swapped, while the graph is traced, for one that returns the seed tensor
-    of the current element of a ``tf.map_fn`` over every replicate's seed: one graph call
-    instead of one eager call a replicate (~15x faster at 1,000 replicates). The swap is
-    undone before tracing ends; ``tests/test_network.py`` checks the equality for every
-    initializer name. One trace per initializer and shape, cached for the process.
-    """
-    import keras.src.backend.tensorflow.random as keras_tf_random
-    import tensorflow as tf
-
-    initializer, current = spec.keras(), []
-
-    def draw_one(pair):
-        current.append(pair)
-        return initializer(shape, dtype="float32")
-
-    @tf.function(autograph=False)
-    def draw_all(pairs):
-        swapped = keras_tf_random.draw_seed
-        keras_tf_random.draw_seed = lambda seed: current[-1]
-        try:
-            return tf.map_fn(draw_one, pairs, fn_output_signature=tf.float32)
-        finally:
-            keras_tf_random.draw_seed = swapped
-
-    return draw_all
 
 
 def initial_weights(architecture: Architecture, seed: int) -> list[np.ndarray]:

@@ -220,6 +220,13 @@ def _draw_sigmoid_predictions(panel, results, lines, colours) -> None:
         )
 
 
+def _line_colours(lines: list[tuple[str, int]], widths: set[int]) -> dict:
+    """One colour per variant, or per variant and width where the figure has several widths."""
+    names = {(v, w): f"{v}@{w}" if len(widths) > 1 else v for v, w in lines}
+    by_name = variant_colours(names.values())
+    return {line: by_name[name] for line, name in names.items()}
+
+
 def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
     """Success and collapse rate against depth, one line per variant (and width), 95% bands,
     and the born-dead theory for every width where it applies."""
@@ -229,10 +236,7 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
 
     widths = {r.width for r in results}
     lines = sorted({(r.variant, r.width) for r in results})
-    # One colour per variant, or per variant and width where the figure has several widths.
-    names = {(v, w): f"{v}@{w}" if len(widths) > 1 else v for v, w in lines}
-    by_name = variant_colours(names.values())
-    colours = {line: by_name[name] for line, name in names.items()}
+    colours = _line_colours(lines, widths)
     many = len(lines) > 4
     figure, panels = new_figure(1, 2, figsize=(13 if many else 11, 4.6), sharey=True)
     depths = np.arange(1, max(r.depth for r in results) + 1)

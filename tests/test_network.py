@@ -94,7 +94,7 @@ def test_a_residual_model_adds_each_hidden_layer_to_its_input():
 def test_drawing_every_replicate_at_once_equals_drawing_them_one_by_one():
     """keras_draws against the initializer called once per seed, for every initializer the
     params may name that draws a seed."""
-    from or_gate.network import keras_draws
+    from or_gate.initializers import keras_draws
     from or_gate.params import keras_names_table
 
     seeds = np.array([1, 7, 123456789, 999999999])

@@ -37,7 +37,7 @@ def save_figure(figure, path: Path) -> None:
 
 
 def draw_learning_curves(name: str, history: pd.DataFrame, out_dir: Path) -> None:
-    finite = history.groupby("replicate")["loss"].apply(lambda loss: np.isfinite(loss).all())
+    finite = np.isfinite(history["loss"]).groupby(history["replicate"]).all()
     diverged, replicates = int((~finite).sum()), history["replicate"].nunique()
     for quantity in ("accuracy", "loss"):
         figure, axes = new_figure(1, 1, figsize=(6, 4))

@@ -35,16 +35,24 @@ COLLAPSE_SPAN = 0.01
 GRADIENT_FLOOR = 1e-300  # the smallest gradient norm a log10 is taken of
 
 
-def replicate_scores(y_test: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
-    """Accuracy (threshold 0.5) and MSE of one replicate on the test set, by scikit-learn."""
-    from sklearn.metrics import accuracy_score, mean_squared_error
+def score_replicates(y_test: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every replicate's test accuracy (threshold 0.5) and MSE at once: (R,) each, float64.
 
-    finite = bool(np.all(np.isfinite(predictions)))
+    predictions: (R, rows). The arithmetic is scikit-learn's ``accuracy_score`` and
+    ``mean_squared_error`` applied row by row (same dtype, same summation order), batched:
+    ``tests/test_metrics.py`` checks the two are equal to the last bit. A replicate with a
+    non-finite prediction has MSE NaN.
+    """
+    predictions = np.asarray(predictions)
     labels = (predictions > 0.5).astype(int)
-    return {
-        "accuracy": float(accuracy_score(y_test.astype(int), labels)),
-        "mse": float(mean_squared_error(y_test, predictions)) if finite else math.nan,
-    }
+    accuracy = np.mean(labels == y_test.astype(int)[None, :], axis=1, dtype=np.float64)
+    # scikit-learn computes in the inputs' floating dtype (float64 only if neither is float)
+    floating = [a.dtype for a in (y_test, predictions) if np.issubdtype(a.dtype, np.floating)]
+    dtype = np.result_type(*floating) if floating else np.float64
+    errors = (y_test.astype(dtype)[None, :] - predictions.astype(dtype)) ** 2
+    mse = np.mean(errors, axis=1).astype(np.float64)
+    finite = np.isfinite(predictions).all(axis=1)
+    return accuracy, np.where(finite, mse, np.nan)
 
 
 def log10_ratio(numerator: float, denominator: float) -> float:
@@ -94,17 +102,17 @@ def variant_metrics(
     gradients, units = training["gradients"], training["units"]
     diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
     kept = ~diverged
-    scores = [replicate_scores(y_test, p) for p in test_predictions]
-    accuracy = np.where(diverged, 0.0, [s["accuracy"] for s in scores])
+    accuracy, mse = score_replicates(y_test, test_predictions)
+    accuracy = np.where(diverged, 0.0, accuracy)
     spans = truth_table_predictions.max(axis=1) - truth_table_predictions.min(axis=1)
     final = int(gradients["epoch"].max())
     final_ratios = np.array(gradient_ratios(gradients, final))[kept]
     return {
-        "replicates": len(scores),
+        "replicates": len(test_predictions),
         "test": {
             "accuracy": float(accuracy.mean()),
             "accuracy_min": float(accuracy.min()),
-            "mse": _mean(np.array([s["mse"] for s in scores])[kept]),
+            "mse": _mean(mse[kept]),
         },
         "success_rate": float(np.mean((accuracy == 1.0) & kept)),
         "collapse_rate": float(np.mean((spans < COLLAPSE_SPAN) | diverged)),

@@ -13,7 +13,7 @@ from or_gate.metrics import (
     GRADIENT_FLOOR,
     gradient_ratios,
     log10_ratio,
-    replicate_scores,
+    score_replicates,
     variant_metrics,
 )
 
@@ -80,17 +80,38 @@ def history_table(replicates: int) -> pd.DataFrame:
 
 
 def test_replicate_scores_by_hand():
-    predictions = np.array([0.2, 0.9, 0.4, 0.1, 0.6, 0.7, 0.51], np.float32)
-    scores = replicate_scores(Y_TEST, predictions)
+    predictions = np.array([[0.2, 0.9, 0.4, 0.1, 0.6, 0.7, 0.51]], np.float32)
+    accuracy, mse = score_replicates(Y_TEST, predictions)
     # labels at > 0.5: 0,1,0,0,1,1,1 against 0,1,1,0,0,1,1: rows 3 and 5 wrong
-    assert scores["accuracy"] == pytest.approx(5 / 7)
+    assert accuracy[0] == pytest.approx(5 / 7)
     squared = [0.2**2, 0.1**2, 0.6**2, 0.1**2, 0.6**2, 0.3**2, 0.49**2]
-    assert scores["mse"] == pytest.approx(sum(squared) / 7, rel=1e-6)
+    assert mse[0] == pytest.approx(sum(squared) / 7, rel=1e-6)
 
 
 def test_threshold_is_strictly_above_one_half_as_keras():
-    scores = replicate_scores(np.array([1.0], np.float32), np.array([0.5], np.float32))
-    assert scores["accuracy"] == 0.0
+    accuracy, _ = score_replicates(np.array([1.0], np.float32), np.array([[0.5]], np.float32))
+    assert accuracy[0] == 0.0
+
+
+@pytest.mark.parametrize("label_dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("prediction_dtype", [np.float32, np.float64])
+def test_batched_scores_equal_scikit_learn_per_replicate_to_the_bit(label_dtype, prediction_dtype):
+    """The oracle: scikit-learn's accuracy_score and mean_squared_error, one replicate at a
+    time, give exactly the batched numbers (the metrics' bytes depend on it)."""
+    from sklearn.metrics import accuracy_score, mean_squared_error
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 7).astype(label_dtype)
+    predictions = rng.uniform(0, 1, (300, 7)).astype(prediction_dtype)
+    predictions[::37] = np.round(predictions[::37])  # some predictions exactly 0 or 1
+    predictions[5, 2] = np.nan
+    accuracy, mse = score_replicates(labels, predictions)
+    for k, row in enumerate(predictions):
+        assert accuracy[k] == accuracy_score(labels.astype(int), (row > 0.5).astype(int))
+        if k == 5:
+            assert math.isnan(mse[k])
+        else:
+            assert mse[k] == mean_squared_error(labels, row)
 
 
 def test_variant_metrics_definitions():

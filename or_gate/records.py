@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from or_gate.tables import read_csv, write_csv
+from or_gate.tables import format_column, read_csv, write_csv, write_csv_text
 
 import numpy as np
 
@@ -44,34 +44,62 @@ EVALUATION = {
 }
 
 
-def write_history(records_dir: Path, history: dict[str, np.ndarray]) -> None:
-    """One row per replicate and epoch, one column per quantity."""
-    epochs, replicates = history["loss"].shape
-    rows = (
-        [k, epoch + 1, *(history[key][epoch, k] for key in TRAINING["history"][2:])]
-        for k in range(replicates)
-        for epoch in range(epochs)
-    )
-    write_csv(records_dir / "history.csv", TRAINING["history"], rows)
+def _joined(*cells) -> np.ndarray:
+    """CSV lines from arrays of cell texts (broadcast together): cell, cell, ... per element."""
+    lines = cells[0]
+    for cell in cells[1:]:
+        lines = np.strings.add(np.strings.add(lines, ","), cell)
+    return lines
 
 
-def write_diagnostics(
-    records_dir: Path, architecture: Architecture, diagnostics: dict[int, Diagnostics]
-) -> None:
-    """``gradients.csv`` and ``units.csv``: one row per epoch, replicate and layer."""
-    roles = [layer.role for layer in architecture.layers]
-    gradient_rows, unit_rows = [], []
-    for epoch, measured in sorted(diagnostics.items()):
+class TrainingRecords:
+    """One variant's training records, formatted while it trains and written at the end.
+
+    The trainer hands over every chunk of epochs' history and every diagnostic epoch's
+    measurements as soon as they exist, from its helper thread, while the compiled loop runs
+    the next chunk (``StackedTrainer.fit``): at 1,000 replicates formatting the numbers is
+    most of what the records cost, and this way it overlaps with training. The files are
+    byte for byte what one ``write_csv`` of all rows writes (``tests/test_records.py``):
+    ``history.csv`` by replicate, then epoch; ``gradients.csv`` and ``units.csv`` by epoch,
+    replicate, layer.
+    """
+
+    def __init__(self, architecture: Architecture) -> None:
+        self.roles = np.array([layer.role for layer in architecture.layers])
+        self.history_chunks: list[list[str]] = []  # per chunk, one text per replicate
+        self.diagnostics: dict[int, tuple[str, str]] = {}  # epoch -> gradients, units text
+
+    def add_history(self, first_epoch: int, chunk: dict[str, np.ndarray]) -> None:
+        """``chunk``: every history quantity, (epochs, R), of epochs first_epoch + 1, ..."""
+        epochs, replicates = chunk["loss"].shape
+        lines = _joined(
+            format_column(np.arange(replicates))[:, None],
+            format_column(np.arange(first_epoch + 1, first_epoch + epochs + 1))[None, :],
+            *(format_column(chunk[key].T) for key in TRAINING["history"][2:]),
+        )
+        self.history_chunks.append(["\n".join(replicate) for replicate in lines.tolist()])
+
+    def add_diagnostics(self, epoch: int, measured: Diagnostics) -> None:
+        replicates, layers = measured.kernel_gradient_norm.shape
+        where = _joined(
+            format_column(np.arange(replicates))[:, None],
+            str(epoch),
+            format_column(np.arange(layers))[None, :],
+            self.roles[None, :],
+        )
         norms = (measured.kernel_gradient_norm, measured.bias_gradient_norm)
         shares = (measured.dead_fraction, measured.saturated_fraction, measured.blocked_fraction)
-        replicates, layers = measured.kernel_gradient_norm.shape
-        for k in range(replicates):
-            for layer in range(layers):
-                where = (k, epoch, layer, roles[layer])
-                gradient_rows.append((*where, *(norm[k, layer] for norm in norms)))
-                unit_rows.append((*where, *(share[k, layer] for share in shares)))
-    write_csv(records_dir / "gradients.csv", TRAINING["gradients"], gradient_rows)
-    write_csv(records_dir / "units.csv", TRAINING["units"], unit_rows)
+        self.diagnostics[epoch] = tuple(
+            "\n".join(_joined(where, *map(format_column, values)).ravel().tolist())
+            for values in (norms, shares)
+        )
+
+    def write(self, records_dir: Path) -> None:
+        by_replicate = ("\n".join(texts) for texts in zip(*self.history_chunks, strict=True))
+        write_csv_text(records_dir / "history.csv", TRAINING["history"], by_replicate)
+        for index, name in enumerate(("gradients", "units")):
+            texts = (self.diagnostics[epoch][index] for epoch in sorted(self.diagnostics))
+            write_csv_text(records_dir / f"{name}.csv", TRAINING[name], texts)
 
 
 def write_predictions(records_dir: Path, rows) -> None:

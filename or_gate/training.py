@@ -17,12 +17,18 @@ validation on the held-out rows at the end of each epoch. ``tests/test_training.
 the stacked, reshuffled case against ``keras.Model.fit`` fed the same row orders.
 
 Between chunks of epochs the trainer returns to Python to report progress and, at the epochs
-in ``diagnostic_epochs``, to measure the network (``or_gate/diagnostics.py``).
+in ``diagnostic_epochs``, to measure the network (``or_gate/diagnostics.py``). While the
+compiled loop trains a chunk, one helper thread does the work around it: it draws the next
+chunk's row orders, measures the diagnostics on a copy of the weights and hands the records
+their numbers to format. The loop runs on one core (the train stage sets one thread per op),
+so on 2 cores the two do not compete; the numbers are exactly what they would be without the
+thread (one thread draws the orders, in order; the diagnostics see their epoch's weights).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -61,6 +67,12 @@ def log_spaced_epochs(epochs: int) -> list[int]:
         marks.add(power)
         power *= 2
     return sorted(marks)
+
+
+def progress_epochs(epochs: int) -> set[int]:
+    """The epochs after which training reports progress: about ten, and the last."""
+    every = max(1, -(-epochs // 10))
+    return set(range(every, epochs, every)) | {epochs}
 
 
 def chunk_boundaries(epochs: int, stops: list[int], chunk: int = CHUNK_EPOCHS) -> list[int]:
@@ -165,19 +177,25 @@ class StackedTrainer:
         )
         return history
 
-    def diagnose(self) -> Diagnostics:
-        return diagnose(self.network, self.weights.value, self.x_train, self.y_train)
+    def diagnose(self, weights: np.ndarray | None = None) -> Diagnostics:
+        """The diagnostics of ``weights`` (R, P), by default the current ones."""
+        flat = self.weights.value if weights is None else tf.constant(weights)
+        return diagnose(self.network, flat, self.x_train, self.y_train)
 
-    def _run_chunk(self, orders: np.ndarray) -> np.ndarray:
-        """Train the epochs of ``orders`` (epochs, R, rows); their history (epochs, 4, R)."""
+    def _chunk_batches(self, orders: np.ndarray) -> tuple[np.ndarray, int]:
+        """The compiled loop's input for the epochs of ``orders`` (epochs, R, rows): every
+        step's batch indices, (chunk_epochs, steps, R, batch), padded; and the epoch count."""
         count, rows = len(orders), orders.shape[2]
-        size = self.chunk_epochs
-        padded = np.zeros((size, self.replicates, self.steps * self.batch_size), np.int32)
+        size, steps, batch = self.chunk_epochs, self.steps, self.batch_size
+        padded = np.zeros((size, self.replicates, steps * batch), np.int32)
         padded[:count, :, :rows] = orders
         # (epochs, R, steps*batch) -> (epochs, steps, R, batch)
-        batches = padded.reshape(size, self.replicates, self.steps, self.batch_size)
-        chunk = self._train_chunk(tf.constant(batches.transpose(0, 2, 1, 3)), tf.constant(count))
-        return np.asarray(chunk)[:count]
+        batches = padded.reshape(size, self.replicates, steps, batch).transpose(0, 2, 1, 3)
+        return np.ascontiguousarray(batches), count
+
+    def _run_chunk(self, batches: np.ndarray, count: int) -> np.ndarray:
+        """Train ``count`` epochs; their history (count, 4, R)."""
+        return np.asarray(self._train_chunk(tf.constant(batches), tf.constant(count)))[:count]
 
     def fit(
         self,
@@ -185,34 +203,59 @@ class StackedTrainer:
         *,
         diagnostic_epochs: list[int] = (),
         on_progress: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+        on_history: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+        on_diagnostics: Callable[[int, Diagnostics], None] | None = None,
     ) -> TrainingResult:
-        """Train for ``train.epochs``; ``shuffle_seeds[k]`` reshuffles replicate k every epoch.
+        """Train for ``train.epochs``; ``shuffle_seeds[k]`` reshuffles replicate k every epoch
+        (``None``: the rows stay in order, as ``fit(shuffle=False)``).
 
-        ``shuffle_seeds=None`` keeps the rows in order (``fit(shuffle=False)``).
-        ``on_progress(epoch, last_epoch_history)`` is called about ten times, and at every
-        diagnostic epoch.
-        """
-        epochs, rows = self.epochs, int(self.x_train.shape[0])
+        ``on_progress(epoch, last_epoch_history)`` is called about ten times and at every
+        diagnostic epoch. The helper thread (module docstring) calls ``on_history(first_epoch,
+        chunk_history)`` ((epochs, R) per quantity) and ``on_diagnostics(epoch, diagnostics)``
+        in epoch order."""
+        rows = int(self.x_train.shape[0])
         rngs = None if shuffle_seeds is None else [np.random.default_rng(s) for s in shuffle_seeds]
-        progress_every = max(1, -(-epochs // 10))
-        progress_marks = set(range(progress_every, epochs, progress_every)) | {epochs}
-        diagnostics = {0: self.diagnose()} if 0 in diagnostic_epochs else {}
-        history = {key: [] for key in HISTORY_KEYS}
-        done = 0
+        progress_marks = progress_epochs(self.epochs)
         stops = [*diagnostic_epochs, *progress_marks]
-        for boundary in chunk_boundaries(epochs, stops, self.chunk_epochs):
-            chunk = self._run_chunk(epoch_orders(rngs, self.replicates, rows, boundary - done))
-            for index, key in enumerate(HISTORY_KEYS):
-                history[key].append(chunk[:, index])
-            done = boundary
-            if done in diagnostic_epochs:
-                diagnostics[done] = self.diagnose()
-            if on_progress is not None and (done in progress_marks or done in diagnostic_epochs):
-                on_progress(done, {key: values[-1][-1] for key, values in history.items()})
+        boundaries = chunk_boundaries(self.epochs, stops, self.chunk_epochs)
+        history, diagnostics, pending = {key: [] for key in HISTORY_KEYS}, {}, []
+
+        def diagnose_copy(epoch: int, weights: np.ndarray) -> None:
+            diagnostics[epoch] = self.diagnose(weights)
+            if on_diagnostics is not None:
+                on_diagnostics(epoch, diagnostics[epoch])
+
+        def batches(first: int, last: int) -> tuple[np.ndarray, int]:
+            return self._chunk_batches(epoch_orders(rngs, self.replicates, rows, last - first))
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trainer-helper") as helper:
+            if 0 in diagnostic_epochs:
+                pending.append(helper.submit(diagnose_copy, 0, np.array(self.weights.value)))
+            upcoming = helper.submit(batches, 0, boundaries[0])
+            for index, (first, last) in enumerate(
+                zip([0, *boundaries[:-1]], boundaries, strict=True)
+            ):
+                chunk_input = upcoming.result()
+                if index + 1 < len(boundaries):
+                    upcoming = helper.submit(batches, last, boundaries[index + 1])
+                chunk = self._run_chunk(*chunk_input)
+                latest = {key: chunk[:, i] for i, key in enumerate(HISTORY_KEYS)}
+                for key, values in latest.items():
+                    history[key].append(values)
+                if on_history is not None:
+                    pending.append(helper.submit(on_history, first, latest))
+                if last in diagnostic_epochs:
+                    pending.append(helper.submit(diagnose_copy, last, np.array(self.weights.value)))
+                if on_progress is not None and (
+                    last in progress_marks or last in diagnostic_epochs
+                ):
+                    on_progress(last, {key: values[-1] for key, values in latest.items()})
+            for task in pending:
+                task.result()  # re-raises anything the helper raised
         return TrainingResult(
             weights=np.asarray(self.weights.value),
             history={key: np.concatenate(values) for key, values in history.items()},
-            diagnostics=diagnostics,
+            diagnostics=dict(sorted(diagnostics.items())),
         )
 
 

@@ -13,7 +13,7 @@ Measures, on this machine, in this order:
 4. a no-op ``dvc repro`` and ``dvc status`` (median of 3 each);
 5. ``dvc exp run -S depth=10`` and its peak memory;
 6. the same at 1,000 replicates, per stage, against the training loop alone (400 minus 200
-   epochs of one variant), and at 10,000 replicates (``--skip-large`` leaves it out);
+   epochs of each variant), and at 10,000 replicates (``--skip-large`` leaves it out);
 7. a sweep of 12 depths, ``dvc exp run --queue -S 'depth=range(1,13)'`` then
    ``dvc queue start -j 2``, until every experiment has finished.
 
@@ -222,8 +222,8 @@ def targets(results: dict, tf_import: float, speed: dict) -> list[tuple]:
     scale = results["replicates_1000"]
     extra, step = scale["extra_over_loop"], scale["loop_us_per_replicate_step"]
     found += [
-        ("6. extra time of 1000 over 5 replicates / loop", extra, 1.25, False, "x"),
-        ("7. loop time per replicate-step, depth 10", step, 0.15, False, "us"),
+        ("6. extra time of 1000 over 5 replicates / loops", extra, 1.25, False, "x"),
+        ("7. sigmoid loop per replicate-step, depth 10", step, 0.15, False, "us"),
         ("8. peak memory at 1000 replicates", scale["peak_mb"], 1536, False, "MB"),
     ]
     if "replicates_10000" in results:

@@ -229,9 +229,9 @@ class StackedTrainer:
             return self._chunk_batches(epoch_orders(rngs, self.replicates, rows, last - first))
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trainer-helper") as helper:
+            upcoming = helper.submit(batches, 0, boundaries[0])  # first: the loop waits for it
             if 0 in diagnostic_epochs:
                 pending.append(helper.submit(diagnose_copy, 0, np.array(self.weights.value)))
-            upcoming = helper.submit(batches, 0, boundaries[0])
             for index, (first, last) in enumerate(
                 zip([0, *boundaries[:-1]], boundaries, strict=True)
             ):

@@ -37,7 +37,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from scale import measure_large, measure_scale
+from dvc_floor import measure_dvc_floor
+from scale import measure_large, measure_scale, stage_times
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
@@ -161,9 +162,13 @@ def measure_dvc(clone: Path, results: dict) -> None:
     status = median_seconds(["dvc", "status"], clone)
     results["noop_repro_seconds"], results["status_seconds"] = noop, status
     print(f"no-op `dvc repro`: {noop:.2f} s; `dvc status`: {status:.2f} s")
-    seconds, peak = measured(["dvc", "exp", "run", "-S", "depth=10"], clone)
-    results["exp_run_depth_10"] = {"seconds": seconds, "peak_mb": peak}
+    measure_dvc_floor(clone, results, ENV)
+    seconds, peak, stages = stage_times(
+        ["dvc", "exp", "run", "-S", "depth=10"], clone, ENV, MEASURED
+    )
+    results["exp_run_depth_10"] = {"seconds": seconds, "peak_mb": peak, "stage_seconds": stages}
     print(f"`dvc exp run -S depth=10`: {seconds:.1f} s, peak process memory {peak:.0f} MB")
+    print("  " + ", ".join(f"{stage} {spent:.1f} s" for stage, spent in stages.items()))
 
 
 def measure_sweep(clone: Path, results: dict) -> None:

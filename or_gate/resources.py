@@ -34,9 +34,11 @@ def weight_bytes(depth: int, width: int, replicates: int) -> int:
 
 def training_bytes(depth: int, width: int, replicates: int, rows: int) -> int:
     """Weights, plus the diagnostics' activations on every training row (padded to whole
-    batches), plus one chunk of epochs' row orders."""
+    batches), plus two chunks of epochs' row orders: the one training (its batches and
+    TensorFlow's copy) and the next, which the helper thread draws meanwhile (its orders
+    and batches)."""
     activations = ACTIVATION_COPIES * FLOAT_BYTES * replicates * rows * width * (depth + 2)
-    orders = 2 * 4 * chunk_epochs_for(replicates, rows) * replicates * rows
+    orders = 4 * 4 * chunk_epochs_for(replicates, rows) * replicates * rows
     return weight_bytes(depth, width, replicates) + activations + orders
 
 

@@ -94,8 +94,11 @@ def epoch_orders(rngs: list | None, replicates: int, rows: int, epochs: int) -> 
     """
     if rngs is None:
         return np.broadcast_to(np.arange(rows, dtype=np.int32), (epochs, replicates, rows))
-    orders = [[rng.permutation(rows) for rng in rngs] for _ in range(epochs)]
-    return np.array(orders, dtype=np.int32).reshape(epochs, replicates, rows)
+    orders = np.empty((epochs, replicates, rows), np.int32)  # filled in place: no int64 lists
+    for epoch in orders:
+        for order, rng in zip(epoch, rngs, strict=True):
+            order[:] = rng.permutation(rows)
+    return orders
 
 
 class StackedTrainer:
@@ -187,11 +190,13 @@ class StackedTrainer:
         step's batch indices, (chunk_epochs, steps, R, batch), padded; and the epoch count."""
         count, rows = len(orders), orders.shape[2]
         size, steps, batch = self.chunk_epochs, self.steps, self.batch_size
-        padded = np.zeros((size, self.replicates, steps * batch), np.int32)
-        padded[:count, :, :rows] = orders
-        # (epochs, R, steps*batch) -> (epochs, steps, R, batch)
-        batches = padded.reshape(size, self.replicates, steps, batch).transpose(0, 2, 1, 3)
-        return np.ascontiguousarray(batches), count
+        batches = np.zeros((size, steps, self.replicates, batch), np.int32)
+        # written through an (epochs, R, steps, batch) view: no padded copy
+        target, whole = batches.transpose(0, 2, 1, 3)[:count], rows // batch
+        target[:, :, :whole] = orders[..., : whole * batch].reshape(count, -1, whole, batch)
+        if rows % batch:  # the short last batch; the rest stays padding
+            target[:, :, whole, : rows % batch] = orders[..., whole * batch :]
+        return batches, count
 
     def _run_chunk(self, batches: np.ndarray, count: int) -> np.ndarray:
         """Train ``count`` epochs; their history (count, 4, R)."""

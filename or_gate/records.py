@@ -102,8 +102,25 @@ class TrainingRecords:
             write_csv_text(records_dir / f"{name}.csv", TRAINING[name], texts)
 
 
-def write_predictions(records_dir: Path, rows) -> None:
-    write_csv(records_dir / "predictions.csv", EVALUATION["predictions"], rows)
+def write_predictions(records_dir: Path, splits: dict[str, tuple]) -> None:
+    """``predictions.csv``: ``splits`` maps a split's name to (x (n, 2), y (n,), every
+    replicate's predictions (R, n)); rows by split, replicate, row, formatted a column at a
+    time (the same bytes as ``write_csv`` of every row, ``tests/test_records.py``)."""
+    texts = []
+    for split, (x, y, predictions) in splits.items():
+        replicates, count = np.shape(predictions)
+        where = _joined(
+            split,
+            format_column(np.arange(replicates))[:, None],
+            format_column(np.arange(count))[None, :],
+            *(
+                format_column(np.asarray(column).astype(int))[None, :]
+                for column in (*np.transpose(x), y)
+            ),
+        )
+        lines = _joined(where, format_column(np.asarray(predictions)))
+        texts.append("\n".join(lines.ravel().tolist()))
+    write_csv_text(records_dir / "predictions.csv", EVALUATION["predictions"], texts)
 
 
 def write_decision_surface(records_dir: Path, grid: np.ndarray, surface: np.ndarray) -> None:

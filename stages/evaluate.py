@@ -42,19 +42,6 @@ def surface_grid() -> np.ndarray:
     return np.column_stack([x1.ravel(), x2.ravel()])
 
 
-def prediction_rows(x_test, y_test, test_predictions, truth_predictions) -> list[list]:
-    """predictions.csv rows: split, replicate, row, x1, x2, y, prediction."""
-    return [
-        [split, k, i, *map(int, x), int(y), p[i]]
-        for split, xs, ys, predictions in (
-            ("test", x_test, y_test, test_predictions),
-            ("truth_table", TRUTH_TABLE, or_gate(TRUTH_TABLE), truth_predictions),
-        )
-        for k, p in enumerate(predictions)
-        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
-    ]
-
-
 def load_variant(models_dir: Path, name: str, replicates: int):
     """A variant's architecture and stacked weights, checked against params.yaml."""
     architecture, weights = load_stacked(models_dir / name)
@@ -94,8 +81,9 @@ def main(argv: list[str]) -> None:
         metrics = variant_metrics(y_test, test_predictions, truth_predictions, training)
         write_json(args.metrics_dir / f"{name}.json", metrics)
         records = args.evaluation_dir / name
-        rows = prediction_rows(x_test, y_test, test_predictions, truth_predictions)
-        write_predictions(records, rows)
+        truth = (TRUTH_TABLE, or_gate(TRUTH_TABLE), truth_predictions)
+        splits = {"test": (x_test, y_test, test_predictions), "truth_table": truth}
+        write_predictions(records, splits)
         write_decision_surface(records, surface_grid(), surface)
         print(summary_line(name, metrics), flush=True)  # per replicate: predictions.csv
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from or_gate.diagnostics import Diagnostics
 from or_gate.network import Architecture
-from or_gate.records import TRAINING, TrainingRecords
+from or_gate.records import EVALUATION, TRAINING, TrainingRecords, write_predictions
 from or_gate.tables import format_cell, format_column, write_csv
 
 import numpy as np
@@ -95,3 +95,27 @@ def test_no_diagnostics_writes_the_header_alone(tmp_path):
         "0,1,1.0,1.0,1.0,1.0",
         "1,1,1.0,1.0,1.0,1.0",
     ]
+
+
+def test_predictions_are_one_write_of_every_row(tmp_path):
+    rng = np.random.default_rng(2)
+    x_test = rng.integers(0, 2, (3, 2)).astype(np.float32)
+    y_test = rng.integers(0, 2, 3).astype(np.float32)
+    test_predictions = awkward_floats(rng, 4 * 3, np.float32).reshape(4, 3)
+    truth = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    truth_predictions = rng.uniform(0, 1, (4, 4)).astype(np.float32)
+    splits = {
+        "test": (x_test, y_test, test_predictions),
+        "truth_table": (truth, truth.max(axis=1), truth_predictions),
+    }
+    write_predictions(tmp_path / "batched", splits)
+    rows = [
+        [split, k, i, *map(int, x[i]), int(y[i]), predictions[k, i]]
+        for split, (x, y, predictions) in splits.items()
+        for k in range(len(predictions))
+        for i in range(len(x))
+    ]
+    write_csv(tmp_path / "rows.csv", EVALUATION["predictions"], rows)
+    batched = (tmp_path / "batched" / "predictions.csv").read_bytes()
+    assert batched == (tmp_path / "rows.csv").read_bytes()
+    assert batched.count(b"\n") == 1 + 4 * 3 + 4 * 4

@@ -139,6 +139,51 @@ def test_the_pipeline_trainer_learns_or_deterministically(tmp_path):
     assert sorted(runs[0].diagnostics) == log_spaced_epochs(150)
 
 
+def test_the_helper_thread_hands_over_what_synchronous_training_measures():
+    """Diagnostics measured by the helper thread are those of their epoch's weights, the
+    history chunks handed over add up to the returned history, in epoch order."""
+    architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
+    x, y = or_rows(30, seed=4)
+    data, seeds = Splits(x[:24], y[:24], x[24:], y[24:]), [3, 4, 5]
+    start = stacked_initial_weights(architecture, seeds)
+    settings = train_settings(epochs=5, learning_rate=0.05)
+    trainer = StackedTrainer(architecture, start, data, settings)
+    before = trainer.diagnose()
+    handed, chunks = [], []
+    result = trainer.fit(
+        seeds,
+        diagnostic_epochs=[0, 2, 5],
+        on_history=lambda first, chunk: chunks.append((first, chunk)),
+        on_diagnostics=lambda epoch, measured: handed.append(epoch),
+    )
+    assert handed == [0, 2, 5] and list(result.diagnostics) == [0, 2, 5]
+    after = trainer.diagnose()
+    for field in ("kernel_gradient_norm", "dead_fraction", "blocked_fraction"):
+        np.testing.assert_array_equal(getattr(result.diagnostics[0], field), getattr(before, field))
+        np.testing.assert_array_equal(getattr(result.diagnostics[5], field), getattr(after, field))
+    assert not np.array_equal(before.kernel_gradient_norm, after.kernel_gradient_norm)
+    assert [first for first, _ in chunks] == [0, 1, 2, 3, 4]  # progress every epoch here
+    joined = np.concatenate([chunk["loss"] for _, chunk in chunks])
+    np.testing.assert_array_equal(joined, result.history["loss"])
+
+
+def test_an_error_in_the_helper_thread_reaches_the_caller():
+    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
+    x, y = or_rows(10, seed=5)
+    trainer = StackedTrainer(
+        architecture,
+        stacked_initial_weights(architecture, [1]),
+        Splits(x, y, x, y),
+        train_settings(epochs=2),
+    )
+
+    def broken(first, chunk):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        trainer.fit([1], on_history=broken)
+
+
 def test_no_validation_rows_gives_no_validation_numbers():
     architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
     x, y = or_rows(10, seed=5)

@@ -107,15 +107,15 @@ def third_party_imports(folders: tuple[str, ...]) -> set[str]:
     """Top-level modules the code imports that are neither the standard library nor ours."""
     import ast
 
-    ours = {"or_gate", "helpers", "cpu_emulation", "test_colours", "scale"}
+    paths = [path for folder in folders for path in (REPO / folder).glob("*.py")]
+    ours = {"or_gate"} | {path.stem for path in paths}  # and the folders' sibling modules
     found = set()
-    for folder in folders:
-        for path in (REPO / folder).glob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Import):
-                    found |= {alias.name.split(".")[0] for alias in node.names}
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    found.add(node.module.split(".")[0])
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
     return {m for m in found if m not in sys.stdlib_module_names and m not in ours}
 
 

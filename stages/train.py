@@ -18,6 +18,7 @@ Replicate k starts from the weights ``build_model`` draws after
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from or_gate import resources
@@ -94,7 +95,8 @@ def main(argv: list[str]) -> None:
     # thread (measured: the same speed at 1,000 replicates), and the trainer's helper thread
     # formats records and measures diagnostics on the other core meanwhile. The bytes do not
     # depend on the thread count.
-    tf.config.threading.set_intra_op_parallelism_threads(1)
+    with contextlib.suppress(RuntimeError):  # TF already runs here (tests call main() twice)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
     with phase(stage, f"drawing the initial weights of {params.replicates} replicates"):
         architecture, trainer = trainer_for(params, args.variant, Splits(*splits))
     epochs, records = params.train.epochs, TrainingRecords(architecture)

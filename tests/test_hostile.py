@@ -135,13 +135,13 @@ def test_train_states_its_plan_and_refuses_what_cannot_fit(monkeypatch):
     huge = params.model_copy(update={"replicates": 100000})
     assert plan(huge, "relu", 160) == (
         "train@relu: 100000 replicates of depth 1 (relu, uniform) x 200 epochs x 160 steps "
-        "of 1 rows; about 1.83 GB of memory"
+        "of 1 rows; about 2.08 GB of memory"
     )
-    assert plan(params, "relu", 10_000_000).endswith("about 5.2 GB of memory")
+    assert plan(params, "relu", 10_000_000).endswith("about 5.6 GB of memory")
     from or_gate import resources
 
     monkeypatch.setattr(resources, "available_bytes", lambda: 10**9)
-    with pytest.raises(ResourceError, match=r"needs about 1.83 GB .* 1 GB is available"):
+    with pytest.raises(ResourceError, match=r"needs about 2.08 GB .* 1 GB is available"):
         plan(huge, "relu", 160)
 
 

@@ -102,8 +102,8 @@ def test_batched_scores_equal_scikit_learn_per_replicate_to_the_bit(label_dtype,
 
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 2, 7).astype(label_dtype)
-    predictions = rng.uniform(0, 1, (300, 7)).astype(prediction_dtype)
-    predictions[::37] = np.round(predictions[::37])  # some predictions exactly 0 or 1
+    predictions = rng.uniform(0, 1, (100, 7)).astype(prediction_dtype)
+    predictions[::13] = np.round(predictions[::13])  # some predictions exactly 0 or 1
     predictions[5, 2] = np.nan
     accuracy, mse = score_replicates(labels, predictions)
     for k, row in enumerate(predictions):

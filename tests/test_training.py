@@ -167,33 +167,26 @@ def test_the_helper_thread_hands_over_what_synchronous_training_measures():
     np.testing.assert_array_equal(joined, result.history["loss"])
 
 
-def test_an_error_in_the_helper_thread_reaches_the_caller():
+def one_replicate_trainer(validation_rows: int) -> StackedTrainer:
+    """One depth-1 sigmoid replicate, 2 epochs on 10 OR rows, validated on the first
+    ``validation_rows`` of them."""
     architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
     x, y = or_rows(10, seed=5)
-    trainer = StackedTrainer(
-        architecture,
-        stacked_initial_weights(architecture, [1]),
-        Splits(x, y, x, y),
-        train_settings(epochs=2),
-    )
+    validation = Splits(x, y, x[:validation_rows], y[:validation_rows])
+    start = stacked_initial_weights(architecture, [1])
+    return StackedTrainer(architecture, start, validation, train_settings(epochs=2))
 
+
+def test_an_error_in_the_helper_thread_reaches_the_caller():
     def broken(first, chunk):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        trainer.fit([1], on_history=broken)
+        one_replicate_trainer(validation_rows=10).fit([1], on_history=broken)
 
 
 def test_no_validation_rows_gives_no_validation_numbers():
-    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
-    x, y = or_rows(10, seed=5)
-    trainer = StackedTrainer(
-        architecture,
-        stacked_initial_weights(architecture, [1]),
-        Splits(x, y, x[:0], y[:0]),
-        train_settings(epochs=2),
-    )
-    result = trainer.fit([1])
+    result = one_replicate_trainer(validation_rows=0).fit([1])
     assert np.isnan(result.history["val_loss"]).all()
     assert np.isfinite(result.history["loss"]).all()
 

@@ -162,7 +162,7 @@ def measure_dvc(clone: Path, results: dict) -> None:
     status = median_seconds(["dvc", "status"], clone)
     results["noop_repro_seconds"], results["status_seconds"] = noop, status
     print(f"no-op `dvc repro`: {noop:.2f} s; `dvc status`: {status:.2f} s")
-    measure_dvc_floor(clone, results, ENV)
+    measure_dvc_floor(clone, results, ENV, median_seconds)
     seconds, peak, stages = stage_times(
         ["dvc", "exp", "run", "-S", "depth=10"], clone, ENV, MEASURED
     )

@@ -223,6 +223,7 @@ class StackedTrainer:
         progress_marks = progress_epochs(self.epochs)
         stops = [*diagnostic_epochs, *progress_marks]
         boundaries = chunk_boundaries(self.epochs, stops, self.chunk_epochs)
+        chunks = list(zip([0, *boundaries[:-1]], boundaries, strict=True))  # (first, last)
         history, diagnostics, pending = {key: [] for key in HISTORY_KEYS}, {}, []
 
         def diagnose_copy(epoch: int, weights: np.ndarray) -> None:
@@ -234,15 +235,13 @@ class StackedTrainer:
             return self._chunk_batches(epoch_orders(rngs, self.replicates, rows, last - first))
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trainer-helper") as helper:
-            upcoming = helper.submit(batches, 0, boundaries[0])  # first: the loop waits for it
+            upcoming = helper.submit(batches, *chunks[0])  # first: the loop waits for it
             if 0 in diagnostic_epochs:
                 pending.append(helper.submit(diagnose_copy, 0, np.array(self.weights.value)))
-            for index, (first, last) in enumerate(
-                zip([0, *boundaries[:-1]], boundaries, strict=True)
-            ):
+            for index, (first, last) in enumerate(chunks):
                 chunk_input = upcoming.result()
-                if index + 1 < len(boundaries):
-                    upcoming = helper.submit(batches, last, boundaries[index + 1])
+                if index + 1 < len(chunks):
+                    upcoming = helper.submit(batches, *chunks[index + 1])
                 chunk = self._run_chunk(*chunk_input)
                 latest = {key: chunk[:, i] for i, key in enumerate(HISTORY_KEYS)}
                 for key, values in latest.items():

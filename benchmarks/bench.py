@@ -10,7 +10,8 @@ Measures, on this machine, in this order:
    optimizer step of one replicate (with and without the one-off compile);
 3. a fresh ``dvc repro -f`` with default params in a fresh ``git clone`` (empty DVC cache),
    and the peak resident memory of any process it ran;
-4. a no-op ``dvc repro`` and ``dvc status`` (median of 3 each);
+4. a no-op ``dvc repro`` and ``dvc status`` (median of 3 each), in the clone and in a project
+   of as many trivial stages (``benchmarks/dvc_floor.py``: DVC's own floor);
 5. ``dvc exp run -S depth=10`` and its peak memory;
 6. the same at 1,000 replicates, per stage, against the training loop alone (400 minus 200
    epochs of each variant), and at 10,000 replicates (``--skip-large`` leaves it out);

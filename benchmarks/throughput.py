@@ -16,7 +16,7 @@ FIT_EPOCHS = 3  # the write-up's fit is ~1 s an epoch: a few epochs give its ste
 
 
 def throughput() -> dict:
-    from or_gate.data import read_split
+    from or_gate.files.data import read_split
     from or_gate.params import load_params
     from or_gate.training import Splits, log_spaced_epochs, seeds_of, trainer_for
 
@@ -61,7 +61,8 @@ def throughput() -> dict:
 def time_keras_fit(params, data) -> tuple[float, list[float]]:
     """The write-up's way, model.fit(batch_size=1): seconds per step (median epoch, after
     the first, which includes tracing) and every epoch's seconds."""
-    from or_gate.network import Architecture, build_model
+    from or_gate.architecture import Architecture
+    from or_gate.model import build_model
 
     import keras
 

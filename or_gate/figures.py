@@ -1,24 +1,103 @@
-"""The figures of the ``plot`` stage, drawn with matplotlib from the pipeline's records.
+"""What the ``plot`` stage draws: the PNG figures, the data of DVC's charts, one colour per variant.
 
-Every function takes ``tables`` ({variant: {"training": ..., "evaluation": ...}}, as
-``or_gate/records.py`` reads them), draws one figure and saves it as a PNG without a
-"Software" text chunk, so the bytes depend on the drawing, not on the version string. Variant
-colours come from ``or_gate/colours.py``, the same as in DVC's charts.
+* **Figures** (matplotlib): every ``draw_*`` function takes ``tables`` ({variant:
+  {"training": ..., "evaluation": ...}}, as ``or_gate/files/records.py`` reads them), draws
+  one figure and saves it as a PNG without a "Software" text chunk, so the bytes depend on the
+  drawing, not on the version string.
+* **Chart data** for ``dvc plots show`` / ``dvc plots diff``: long-form CSVs with a ``variant``
+  column and finite numbers only (curves of the first ``SAMPLE_REPLICATES`` replicates;
+  gradient profiles are medians over all), which ``dvc.yaml``'s ``plots:`` draw with
+  ``.dvc/plots/variant_lines.json``: ``accuracy.csv``, ``val_accuracy.csv``, ``loss.csv``,
+  ``val_loss.csv``, ``gradient_profile_init.csv`` and ``gradient_profile_final.csv``.
+* **Colours**: DVC's charts colour lines by the ``variant`` field with Vega's ``tableau10``
+  scheme, over the variant names sorted alphabetically (Vega-Lite's default domain order for a
+  nominal field). The figures take their colours from :func:`variant_colours`, in the same
+  order, so a variant is one colour on the whole ``dvc plots show`` page.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from or_gate.charts import SAMPLE_REPLICATES, gradient_profile, sample
+from or_gate.evaluation import GRADIENT_FLOOR
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    import pandas as pd
+# Vega's "tableau10" scheme, in its order.
+TABLEAU10 = (
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+)
+
+
+def variant_colours(names: Iterable[str]) -> dict[str, str]:
+    """{variant: colour}, as Vega assigns them: by alphabetical order, cycling the scheme."""
+    return {name: TABLEAU10[i % len(TABLEAU10)] for i, name in enumerate(sorted(set(names)))}
+
+
+CURVES = ("accuracy", "val_accuracy", "loss", "val_loss")
+# Charts and figures draw these replicates' curves (0, 1, ...): at 1,000 replicates, every
+# curve would make charts of hundreds of thousands of points and files git should not carry.
+SAMPLE_REPLICATES = 10
+
+
+def sample(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the replicates charts draw: the first SAMPLE_REPLICATES."""
+    return history[history["replicate"] < SAMPLE_REPLICATES]
+
+
+def gradient_profile(gradients: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """Median over replicates of every layer's kernel-gradient norm at ``epoch``."""
+    at_epoch = gradients[gradients["epoch"] == epoch]
+    return at_epoch.groupby("layer", as_index=False)["kernel_gradient_norm"].median()
+
+
+def _curve(tables: dict, curve: str) -> pd.DataFrame:
+    frames = [
+        sample(t["training"]["history"]).assign(variant=name)[
+            ["variant", "replicate", "epoch", curve]
+        ]
+        for name, t in tables.items()
+    ]
+    data = pd.concat(frames, ignore_index=True)
+    return data[np.isfinite(data[curve].astype(float))]  # vega cannot draw a missing value
+
+
+def _profiles(tables: dict, when: str) -> pd.DataFrame:
+    frames = []
+    for name, t in tables.items():
+        gradients = t["training"]["gradients"]
+        epoch = 0 if when == "init" else int(gradients["epoch"].max())
+        profile = gradient_profile(gradients, epoch)
+        norm = profile["kernel_gradient_norm"].clip(lower=GRADIENT_FLOOR)  # exact zero -> -300
+        frames.append(
+            pd.DataFrame(
+                {"variant": name, "layer": profile["layer"], "log10_gradient_norm": np.log10(norm)}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_chart_data(out_dir: Path, tables: dict) -> None:
+    """One CSV per chart; ``tables`` is {variant: {"training": ..., ...}} (or_gate/records)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for curve in CURVES:
+        _curve(tables, curve).to_csv(out_dir / f"{curve}.csv", index=False)
+    for when in ("init", "final"):
+        _profiles(tables, when).to_csv(out_dir / f"gradient_profile_{when}.csv", index=False)
+
 
 # Exact zeros cannot sit on a log axis; they are drawn at this height and labelled.
 DRAWN_ZERO = 1e-40
@@ -87,7 +166,7 @@ def draw_comparison(tables: dict, metrics: dict[str, dict], colours: dict, path:
     curves.legend()
     names = list(metrics)
     positions = np.arange(len(names))
-    # Greys, not colours: every colour on the page belongs to a variant (or_gate/colours.py).
+    # Greys, not colours: every colour on the page belongs to a variant (or_gate/figures.py).
     bars = (("success_rate", -0.27, "0.25", ""), ("collapse_rate", 0.0, "0.6", ""))
     for key, offset, grey, hatch in (*bars, ("diverged_rate", 0.27, "0.85", "//")):
         heights = [metrics[n][key] for n in names]

@@ -3,7 +3,7 @@
 Each field says its name (the YAML key), its type and range, and its meaning. From this one
 declaration come the validation (:func:`load_params`), the typed object the code reads (the
 same names as the YAML keys: ``params.train.batch_size``), the error messages
-(``or_gate.params_errors``) and the parameter table in ``docs/params.md``
+(:func:`describe`) and the parameter table in ``docs/params.md``
 (``python tools/params_table.py``). The values live in ``params.yaml`` only: DVC tracks each
 key there, so every key must be present and no default hides in code.
 
@@ -14,13 +14,13 @@ TensorFlow and the ``validate`` stage refuses a bad name before DVC deletes any 
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from or_gate.errors import ParamsError
-from or_gate.yaml_files import DuplicateKeyError, load_unique_keys
+from or_gate.runtime import ParamsError
 
 import yaml
 from pydantic import (
@@ -33,6 +33,37 @@ from pydantic import (
     Tag,
     model_validator,
 )
+
+
+class DuplicateKeyError(Exception):
+    pass
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that raises :class:`DuplicateKeyError` on a repeated key."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(
+                    f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}); "
+                    "expected each key once"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_unique_keys(text: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate keys."""
+    loader = UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
 
 # The Keras names this project can use, generated from the pinned Keras by
 # tools/keras_names.py (which says what each table allows and why).
@@ -58,7 +89,7 @@ def keras_names_table() -> dict[str, list[str]]:
     return json.loads(KERAS_NAMES.read_text(encoding="utf-8"))
 
 
-# Initializers the project adds to Keras' (or_gate/initializers.py).
+# Initializers the project adds to Keras' (or_gate/model.py).
 PROJECT_INITIALIZERS = ("rai",)
 
 
@@ -163,7 +194,7 @@ class Variant(Section):
     )
 
     def initializer_form(self) -> str | dict:
-        """The initializer as ``or_gate.network.Initializer.of`` takes it."""
+        """The initializer as ``or_gate.architecture.Initializer.of`` takes it."""
         if isinstance(self.initializer, str):
             return self.initializer
         return {"name": self.initializer.name, **(self.initializer.model_extra or {})}
@@ -194,8 +225,6 @@ class Params(Section):
 
 def parse_params(document: Any) -> Params:
     """Validate a parsed YAML document; raise :class:`ParamsError` with one line if bad."""
-    from or_gate.params_errors import describe
-
     from pydantic import ValidationError
 
     try:
@@ -221,3 +250,111 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise ParamsError(f"{path}: not valid YAML{where}: {problem}") from None
     return parse_params(document)
+
+
+# One line per bad parameter: the key, the bad value, what is allowed, and a did-you-mean.
+# What is allowed is read from the JSON Schema of Params, so the messages follow the one
+# declaration of each parameter (and docs/params.md is written from the same schema).
+
+KEY_OF_MAPPING = "[key]"  # where pydantic reports a bad dictionary key
+# The tags of the initializer's two forms (or_gate.params.InitializerSpec), in the order of the
+# schema's "oneOf": pydantic puts the tag in an error's location; the message leaves it out.
+UNION_TAGS = ("name", "with-arguments")
+
+
+@functools.cache
+def schema() -> dict:
+    return Params.model_json_schema()
+
+
+def _resolve(node: dict) -> dict:
+    if "$ref" in node:
+        return schema()["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def schema_at(loc: tuple) -> dict:
+    """The schema of the value at ``loc`` (a pydantic error location)."""
+    node = _resolve(schema())
+    for index, part in enumerate(loc):
+        if "oneOf" in node and part in UNION_TAGS:
+            node = _resolve(node["oneOf"][UNION_TAGS.index(part)])
+            continue
+        patterns = node.get("patternProperties", {})  # a mapping with constrained names
+        if loc[index + 1 : index + 2] == (KEY_OF_MAPPING,):  # (mapping, bad name, "[key]")
+            return {"pattern": next(iter(patterns)).strip("^$")}
+        if part in node.get("properties", {}):
+            node = _resolve(node["properties"][part])
+        else:
+            node = _resolve(next(iter(patterns.values()), {}))
+    return node
+
+
+def suggestion(value: Any, allowed, prefix: str = "") -> str:
+    """`` (did you mean '<prefix><closest>'?)`` when one of ``allowed`` is close, else ''."""
+    close = difflib.get_close_matches(str(value), list(allowed), n=1)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+
+
+def _interval(node: dict, noun: str) -> str:
+    low = ("[", node["minimum"]) if "minimum" in node else ("(", node.get("exclusiveMinimum"))
+    high = ("]", node["maximum"]) if "maximum" in node else (")", node.get("exclusiveMaximum"))
+    if high[1] is None:
+        return f"{noun} {'>=' if low[0] == '[' else '>'} {low[1]}"
+    return f"{noun} in {low[0]}{low[1]}, {high[1]}{high[0]}"
+
+
+def allowed(node: dict) -> str:
+    """What a value at this schema node may be, in words."""
+    if "enum" in node:
+        return f"{KERAS_KINDS[node['keras']]}: {', '.join(node['enum'])}"
+    if "pattern" in node:
+        return f"lower-case letters, digits and '_', starting with a letter ({node['pattern']})"
+    kind = node.get("type")
+    if kind in ("integer", "number"):
+        return _interval(node, "an integer" if kind == "integer" else "a number")
+    if "oneOf" in node:
+        return " or ".join(allowed(_resolve(branch)) for branch in node["oneOf"])
+    if "properties" in node:
+        return f"a mapping with keys {', '.join(node['properties'])}"
+    if kind == "object":
+        value = next(iter(node["patternProperties"].values()))
+        inner = ", ".join(_resolve(value)["properties"])
+        return f"a non-empty mapping name -> {{{inner}}}"
+    return kind or "a value"
+
+
+def _is_form_tag(prefix: tuple, part: Any) -> bool:
+    """``part`` is the tag pydantic puts after a tagged union's location, not a key."""
+    return part in UNION_TAGS and "oneOf" in schema_at(prefix)
+
+
+def describe(error: dict) -> str:
+    """One line for one pydantic validation error."""
+    loc = tuple(error["loc"])
+    named = [
+        part
+        for index, part in enumerate(loc)
+        if part != KEY_OF_MAPPING and not _is_form_tag(loc[:index], part)
+    ]
+    dotted = ".".join(str(part) for part in named)
+    if error["type"] == "value_error":  # a model's own check, which says what is allowed
+        return f"{dotted}: {error['ctx']['error']}"
+    if error["type"] == "extra_forbidden":
+        parent, key = ".".join(map(str, loc[:-1])), loc[-1]
+        keys = list(schema_at(loc[:-1]).get("properties", {}))
+        prefix = f"{parent}." if parent else ""
+        return (
+            f"unknown key '{dotted}'{suggestion(key, keys, prefix)}; "
+            f"allowed keys{' in ' + parent if parent else ''}: {', '.join(keys)}"
+        )
+    if error["type"] == "missing":
+        return f"missing key '{dotted}'"
+    node = schema_at(loc)
+    if loc and loc[-1] == KEY_OF_MAPPING:
+        return (
+            f"{dotted.rsplit('.', 1)[0]}: name {loc[-2]!r} is not allowed; expected {allowed(node)}"
+        )
+    hint = suggestion(error["input"], node["enum"]) if "enum" in node else ""
+    where = dotted or "the document"
+    return f"{where}: {error['input']!r} is not allowed{hint}; expected {allowed(node)}"

@@ -17,12 +17,26 @@ validation on the held-out rows at the end of each epoch. ``tests/test_training.
 the stacked, reshuffled case against ``keras.Model.fit`` fed the same row orders.
 
 Between chunks of epochs the trainer returns to Python to report progress and, at the epochs
-in ``diagnostic_epochs``, to measure the network (``or_gate/diagnostics.py``). While the
+in ``diagnostic_epochs``, to measure the network (:func:`diagnose`). While the
 compiled loop trains a chunk, one helper thread does the work around it: it draws the next
 chunk's row orders, measures the diagnostics on a copy of the weights and hands the records
 their numbers to format. The loop runs on one core (the train stage sets one thread per op),
 so on 2 cores the two do not compete; the numbers are exactly what they would be without the
 thread (one thread draws the orders, in order; the diagnostics see their epoch's weights).
+
+**Diagnostics** (:func:`diagnose`): the network measured at one moment, on the full training
+set, for every replicate at once:
+
+* the norm of the loss gradient with respect to every layer's kernel and bias;
+* the share of every layer's units that are dead (output exactly 0 on every training input),
+  saturated (activation derivative below ``SATURATION_DERIVATIVE`` on every input) or
+  blocked (activation derivative exactly 0 on every input: no gradient passes the unit, to
+  its own weights or to anything below it). A layer whose units are all blocked cuts the
+  network: the output cannot depend on the input, and training cannot change that. A
+  residual layer is never blocked: its skip connection carries the gradient past it.
+
+They run eagerly: they are measured ~10 times per training, and tracing a graph would cost
+more.
 """
 
 from __future__ import annotations
@@ -32,17 +46,75 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from or_gate.diagnostics import Diagnostics, diagnose
-from or_gate.network import Architecture, stacked_initial_weights
+from or_gate.architecture import Architecture
+from or_gate.model import StackedNetwork, stacked_initial_weights
 from or_gate.params import Params, Train
-from or_gate.resources import CHUNK_EPOCHS, chunk_epochs_for
-from or_gate.stacked import StackedNetwork
+from or_gate.plan import CHUNK_EPOCHS, chunk_epochs_for
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+# A unit is saturated when its activation's derivative is below this on every training input
+# (Glorot & Bengio 2010 watch sigmoid units pinned near 0 or 1, where the derivative vanishes).
+SATURATION_DERIVATIVE = 0.01
+
+
+@dataclass
+class Diagnostics:
+    """The network measured once, per replicate and layer (layers in ``Architecture`` order)."""
+
+    kernel_gradient_norm: np.ndarray  # (R, L) float64
+    bias_gradient_norm: np.ndarray  # (R, L) float64
+    dead_fraction: np.ndarray  # (R, L): share of the layer's units that output 0 on every input
+    saturated_fraction: np.ndarray  # (R, L): share whose derivative < SATURATION_DERIVATIVE
+    blocked_fraction: np.ndarray  # (R, L): share whose derivative is exactly 0 on every input
+
+
+def _gradient_norms(network: StackedNetwork, flat, x, y) -> tuple[tf.Tensor, tf.Tensor]:
+    with tf.GradientTape() as tape:
+        tape.watch(flat)
+        losses, _ = network.loss(flat, x, y)
+        total = tf.reduce_sum(losses)
+    # float32 gradients, as training sees them; norms in float64, where 1e-22 squared
+    # does not underflow to 0.
+    gradient = tf.cast(tape.gradient(total, flat), tf.float64)
+    norms = [
+        tf.norm(tf.reshape(part, (network.replicates, -1)), axis=1)
+        for part in tf.split(gradient, network.layout.sizes, axis=1)
+    ]
+    return tf.stack(norms[0::2], axis=1), tf.stack(norms[1::2], axis=1)
+
+
+def _share(condition) -> tf.Tensor:
+    """Per replicate, the share of a layer's units for which ``condition`` holds on every
+    input; condition: (R, rows, units)."""
+    return tf.reduce_mean(tf.cast(tf.reduce_all(condition, axis=1), tf.float64), axis=1)
+
+
+def _unit_activity(network: StackedNetwork, flat, x) -> tuple[tf.Tensor, ...]:
+    pre_activations, outputs = network.forward(flat, x)
+    dead, saturated, blocked = [], [], []
+    layers = zip(pre_activations, outputs, network.activations, network.residual, strict=True)
+    for z, h, activation, residual in layers:
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            activated = activation(z)
+        derivative = tape.gradient(activated, z)  # elementwise activations: d h / d z
+        dead.append(_share(h == 0.0))
+        saturated.append(_share(tf.abs(derivative) < SATURATION_DERIVATIVE))
+        blocked.append(_share(derivative == 0.0) * (0.0 if residual else 1.0))
+    return tuple(tf.stack(shares, axis=1) for shares in (dead, saturated, blocked))
+
+
+def diagnose(network: StackedNetwork, flat, x_train, y_train) -> Diagnostics:
+    """Measure stacked weights ``flat`` (R, P) on the training rows (shared by replicates)."""
+    x = tf.broadcast_to(x_train, (network.replicates, *x_train.shape))
+    y = tf.broadcast_to(y_train, (network.replicates, *y_train.shape))
+    results = (*_gradient_norms(network, flat, x, y), *_unit_activity(network, flat, x))
+    return Diagnostics(*(np.asarray(r, dtype=np.float64) for r in results))
 
 
 class Splits(NamedTuple):

@@ -1,12 +1,12 @@
 """Stage ``evaluate``: measure every saved model and summarise each variant as metrics.
 
 Reads ``params.yaml`` (replicates, variants), ``data/prepared/test.csv``, every variant's
-stacked trained weights ``models/<variant>/`` (``or_gate/weights_files.py``; all replicates
+stacked trained weights ``models/<variant>/`` (``or_gate/files/weights.py``; all replicates
 are evaluated at once, with Keras' own activations) and the training records
 ``data/training/<variant>/{history,gradients,units}.csv``. Writes, per variant,
-``metrics/<variant>.json`` (the definitions are in ``or_gate/metrics.py``) and the evaluation
+``metrics/<variant>.json`` (the definitions are in ``or_gate/evaluation.py``) and the evaluation
 records ``data/evaluation/<variant>/{predictions,decision_surface}.csv``
-(``or_gate/records.py``).
+(``or_gate/files/records.py``).
 
     python stages/evaluate.py --data-dir data/prepared --models-dir models \
         --training-dir data/training --metrics-dir metrics --evaluation-dir data/evaluation
@@ -16,16 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from or_gate.cli import stage_arguments
-from or_gate.data import TRUTH_TABLE, or_gate, read_split
-from or_gate.errors import DataError, run
-from or_gate.metrics import summary_line, variant_metrics
+from or_gate.evaluation import summary_line, variant_metrics
+from or_gate.files.data import TRUTH_TABLE, or_labels, read_split
+from or_gate.files.records import read_training, write_decision_surface, write_predictions
+from or_gate.files.tables import write_json
+from or_gate.files.weights import load_stacked
 from or_gate.params import load_params
-from or_gate.progress import phase
-from or_gate.records import read_training, write_decision_surface, write_predictions
-from or_gate.tables import write_json
-from or_gate.tensorflow_quiet import load_tensorflow
-from or_gate.weights_files import load_stacked
+from or_gate.runtime import DataError, load_tensorflow, phase, run, stage_arguments
 
 import numpy as np
 
@@ -67,7 +64,7 @@ def main(argv: list[str]) -> None:
     with phase("evaluate", "loading TensorFlow"):
         load_tensorflow()
 
-    from or_gate.stacked import StackedNetwork
+    from or_gate.model import StackedNetwork
 
     for name, (architecture, weights) in stacked.items():
         with phase("evaluate", f"{name}: predicting with {params.replicates} replicates"):
@@ -81,7 +78,7 @@ def main(argv: list[str]) -> None:
         metrics = variant_metrics(y_test, test_predictions, truth_predictions, training)
         write_json(args.metrics_dir / f"{name}.json", metrics)
         records = args.evaluation_dir / name
-        truth = (TRUTH_TABLE, or_gate(TRUTH_TABLE), truth_predictions)
+        truth = (TRUTH_TABLE, or_labels(TRUTH_TABLE), truth_predictions)
         splits = {"test": (x_test, y_test, test_predictions), "truth_table": truth}
         write_predictions(records, splits)
         write_decision_surface(records, surface_grid(), surface)

@@ -12,7 +12,7 @@ Writes into ``--figures-dir`` (PNG, listed as image plots in ``dvc.yaml``):
 * ``units.png``: dead and saturated units by layer, at initialisation and after training;
 * ``decision_surfaces.png``: what replicate 0 of every variant computes over [0, 1]^2;
 
-and into ``--charts-dir`` the data of ``dvc plots show``'s charts (``or_gate/charts.py``).
+and into ``--charts-dir`` the data of ``dvc plots show``'s charts (``or_gate/figures.py``).
 No TensorFlow here.
 
     python stages/plot.py --training-dir data/training --evaluation-dir data/evaluation \
@@ -22,13 +22,11 @@ No TensorFlow here.
 from __future__ import annotations
 
 from or_gate import figures
-from or_gate.charts import write_chart_data
-from or_gate.cli import stage_arguments
-from or_gate.colours import variant_colours
-from or_gate.errors import run
+from or_gate.figures import variant_colours, write_chart_data
+from or_gate.files.records import read_evaluation, read_training
+from or_gate.files.tables import read_json
 from or_gate.params import load_params
-from or_gate.records import read_evaluation, read_training
-from or_gate.tables import read_json
+from or_gate.runtime import run, stage_arguments
 
 # The paths dvc.yaml passes to this stage.
 PATHS = ("training-dir", "evaluation-dir", "metrics-dir", "figures-dir", "charts-dir")

@@ -11,8 +11,7 @@ TensorFlow here: this stage runs in about a second.
 
 from __future__ import annotations
 
-from or_gate.cli import stage_arguments
-from or_gate.data import (
+from or_gate.files.data import (
     SPLITS,
     TEST_FILE,
     TRAIN_FILE,
@@ -21,9 +20,8 @@ from or_gate.data import (
     split_validation,
     write_split,
 )
-from or_gate.errors import DataError, run
 from or_gate.params import load_params
-from or_gate.progress import phase
+from or_gate.runtime import DataError, phase, run, stage_arguments
 
 
 def main(argv: list[str]) -> None:

@@ -2,9 +2,9 @@
 
 Reads ``params.yaml`` (seed, depth, replicates, model.width, train.*, variants.<variant>) and
 ``data/prepared/{train,validation}.csv``. Writes every replicate's trained weights, stacked,
-into ``<model-dir>`` (a DVC-cached output; ``or_gate/weights_files.py``, and
+into ``<model-dir>`` (a DVC-cached output; ``or_gate/files/weights.py``, and
 ``tools/export_model.py`` for any replicate as a ``.keras`` file), and the training records
-(``history.csv``, ``gradients.csv``, ``units.csv``; see ``or_gate/records.py``) into
+(``history.csv``, ``gradients.csv``, ``units.csv``; see ``or_gate/files/records.py``) into
 ``<records-dir>``.
 
 Replicate k starts from the weights ``build_model`` draws after
@@ -21,16 +21,11 @@ from __future__ import annotations
 import contextlib
 import time
 
-from or_gate import resources
-from or_gate.cli import stage_arguments
-from or_gate.data import read_split
-from or_gate.errors import ParamsError, ResourceError, run
-from or_gate.network import Initializer
-from or_gate.params import Params, load_params
-from or_gate.progress import phase
-from or_gate.tensorflow_quiet import load_tensorflow
+from or_gate import plan
+from or_gate.files.data import read_split
+from or_gate.params import load_params
+from or_gate.runtime import ParamsError, load_tensorflow, phase, run, stage_arguments
 
-SPLITS = ("train", "validation")
 # The paths dvc.yaml passes to this stage.
 PATHS = ("data-dir", "model-dir", "records-dir")
 
@@ -41,28 +36,6 @@ def progress_line(variant: str, epoch: int, epochs: int, last: dict, started: fl
     return (
         f"train@{variant}: epoch {epoch:>{len(str(epochs))}}/{epochs}  "
         f"loss by replicate: {losses}{more}  [{time.perf_counter() - started:.1f}s]"
-    )
-
-
-def plan(params: Params, variant: str, rows: int) -> str:
-    """The work and memory a training will take, refused up front if it cannot fit."""
-    batch_size = params.train.batch_size
-    steps = -(-rows // batch_size)
-    sizes = (params.depth, params.model.width, params.replicates)
-    needed = resources.training_bytes(*sizes, steps * batch_size)
-    available = resources.shortfall(needed)
-    if available is not None:
-        raise ResourceError(
-            f"train@{variant} needs about {resources.human(needed)} (depth {params.depth}, "
-            f"model.width {params.model.width}, {params.replicates} replicates, {rows} "
-            f"training rows); {resources.human(available)} is available"
-        )
-    spec = params.variants[variant]
-    return (
-        f"train@{variant}: {params.replicates} replicates of depth {params.depth} "
-        f"({spec.activation}, {Initializer.of(spec.initializer_form())}"
-        f"{', residual' if spec.residual else ''}) x {params.train.epochs} epochs x {steps} "
-        f"steps of {batch_size} rows; about {resources.human(needed)} of memory"
     )
 
 
@@ -78,12 +51,12 @@ def main(argv: list[str]) -> None:
         *read_split(args.data_dir / "train.csv"),
         *read_split(args.data_dir / "validation.csv"),
     )
-    print(plan(params, args.variant, len(splits[0])), flush=True)
+    print(plan.training_plan(params, args.variant, len(splits[0])), flush=True)
     with phase(stage, "loading TensorFlow"):
         load_tensorflow()  # first, so that no import below loads it with its noise
-    from or_gate.records import TrainingRecords
+    from or_gate.files.records import TrainingRecords
+    from or_gate.files.weights import save_stacked
     from or_gate.training import Splits, log_spaced_epochs, seeds_of, trainer_for
-    from or_gate.weights_files import save_stacked
 
     import keras
     import numpy as np

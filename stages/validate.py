@@ -14,24 +14,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate import resources
-from or_gate.errors import ParamsError, run
-from or_gate.params import Params, load_params
+from or_gate import plan
+from or_gate.params import load_params
+from or_gate.runtime import run
 
 VALIDATED = "params.yaml passed validation (or_gate/params.py)\n"
-
-
-def check_weights_fit(params: Params) -> None:
-    """Refuse, naming the keys, a run whose stacked weights alone cannot fit in memory."""
-    needed = resources.weight_bytes(params.depth, params.model.width, params.replicates)
-    available = resources.shortfall(needed)
-    if available is not None:
-        raise ParamsError(
-            f"params.yaml: model.width {params.model.width}, depth {params.depth} and "
-            f"replicates {params.replicates} need about {resources.human(needed)} for the "
-            f"stacked weights and their training copies alone; {resources.human(available)} "
-            "is available (reduce model.width, depth or replicates)"
-        )
 
 
 def main(argv: list[str]) -> None:
@@ -40,7 +27,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, help="the marker file every stage depends on")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    check_weights_fit(params)
+    plan.check_weights_fit(params)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(VALIDATED, encoding="utf-8")

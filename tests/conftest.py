@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import or_gate  # noqa: F401  (pins the numerical kernels before any test loads NumPy)
-from or_gate import numerics
+from or_gate import environment
 
 import pytest
 from helpers import MINI_PARAMS, SMALL_PARAMS, git_commit_all, make_small_repo, run
 
-numerics.check_pinned()
+environment.check_pinned()
 
 
 @pytest.fixture(scope="session")

@@ -28,12 +28,14 @@ def warm_up_unpinned() -> None:
 
 
 def digest() -> dict[str, str]:
-    from or_gate.model_files import load_model, save_model
-    from or_gate.network import Architecture, build_model, stacked_initial_weights
+    from or_gate.architecture import Architecture
+    from or_gate.model import build_model, stacked_initial_weights
     from or_gate.training import Splits, StackedTrainer
 
     import numpy as np
     from helpers import train_settings
+
+    from analysis.export import load_model, save_model
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(40, 2)).astype(np.float32)

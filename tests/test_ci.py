@@ -107,8 +107,8 @@ def third_party_imports(folders: tuple[str, ...]) -> set[str]:
     """Top-level modules the code imports that are neither the standard library nor ours."""
     import ast
 
-    paths = [path for folder in folders for path in (REPO / folder).glob("*.py")]
-    ours = {"or_gate"} | {path.stem for path in paths}  # and the folders' sibling modules
+    paths = [path for folder in folders for path in (REPO / folder).rglob("*.py")]
+    ours = {"or_gate", "analysis"} | {path.stem for path in paths}  # and sibling modules
     found = set()
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -119,11 +119,18 @@ def third_party_imports(folders: tuple[str, ...]) -> set[str]:
     return {m for m in found if m not in sys.stdlib_module_names and m not in ours}
 
 
+def runtime_requirements() -> list[str]:
+    """requirements.txt, which pyproject.toml reads as the project's dependencies."""
+    lines = (REPO / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def declared(extras: tuple[str, ...] = ()) -> set[str]:
     import tomllib
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + [
+    assert project["dynamic"] == ["dependencies"]
+    specs = runtime_requirements() + [
         spec for extra in extras for spec in project["optional-dependencies"][extra]
     ]
     return {re.split(r"[=<>\[ ]", spec, maxsplit=1)[0].lower() for spec in specs}

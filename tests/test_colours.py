@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from or_gate.colours import variant_colours
+from or_gate.figures import variant_colours
 
 from helpers import REPO
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from or_gate.data import (
+from or_gate.files.data import (
     TEST_FILE,
     TRAIN_FILE,
     read_raw,
@@ -14,8 +14,8 @@ from or_gate.data import (
     split_validation,
     write_split,
 )
-from or_gate.errors import DataError
 from or_gate.params import load_params
+from or_gate.runtime import DataError
 
 import numpy as np
 import pytest

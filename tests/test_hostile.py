@@ -10,9 +10,9 @@ import runpy
 import subprocess
 import sys
 
-from or_gate.errors import DataError, ParamsError, ResourceError
-from or_gate.metrics import variant_metrics
+from or_gate.evaluation import variant_metrics
 from or_gate.params import keras_names_table, load_params, parse_params
+from or_gate.runtime import DataError, ParamsError, ResourceError
 
 import numpy as np
 import pandas as pd
@@ -130,25 +130,24 @@ def test_a_width_that_cannot_fit_is_refused_naming_the_keys_and_sizes(tmp_path):
 
 
 def test_train_states_its_plan_and_refuses_what_cannot_fit(monkeypatch):
-    plan = stage("train")["plan"]
+    from or_gate import plan
+
     params = load_params(REPO / "params.yaml")
     huge = params.model_copy(update={"replicates": 100000})
-    assert plan(huge, "relu", 160) == (
+    assert plan.training_plan(huge, "relu", 160) == (
         "train@relu: 100000 replicates of depth 1 (relu, uniform) x 200 epochs x 160 steps "
         "of 1 rows; about 2.08 GB of memory"
     )
-    assert plan(params, "relu", 10_000_000).endswith("about 5.6 GB of memory")
-    from or_gate import resources
-
-    monkeypatch.setattr(resources, "available_bytes", lambda: 10**9)
+    assert plan.training_plan(params, "relu", 10_000_000).endswith("about 5.6 GB of memory")
+    monkeypatch.setattr(plan, "available_bytes", lambda: 10**9)
     with pytest.raises(ResourceError, match=r"needs about 2.08 GB .* 1 GB is available"):
-        plan(huge, "relu", 160)
+        plan.training_plan(huge, "relu", 160)
 
 
 def test_every_phase_announces_itself_and_says_it_is_still_at_it(capsys):
     import time
 
-    from or_gate.progress import phase
+    from or_gate.runtime import phase
 
     with phase("train@x", "compiling", every=0.05):
         time.sleep(0.3)
@@ -177,7 +176,7 @@ def test_a_repro_announces_every_phase_and_prints_no_tensorflow_noise(reproduced
 
 def test_out_of_memory_is_one_line_naming_what_ran_out():
     code = (
-        "from or_gate.errors import run\n"
+        "from or_gate.runtime import run\n"
         "def main(argv): raise MemoryError('cannot allocate 8 GB')\n"
         "run(main, [])\n"
     )
@@ -192,7 +191,7 @@ def test_out_of_memory_is_one_line_naming_what_ran_out():
 
 # -- 5. data that is not the OR gate -------------------------------------------------------------
 def test_a_training_row_that_contradicts_or_is_refused(tmp_path):
-    from or_gate.data import read_raw
+    from or_gate.files.data import read_raw
 
     path = tmp_path / "OR-gate.data.csv"
     path.write_text("0,1,1\n1,1,1\n0,0,1\n")
@@ -217,7 +216,7 @@ def test_a_test_file_missing_a_truth_table_input_is_refused(tmp_path):
 
 
 def test_a_large_training_file_is_read_compactly(tmp_path):
-    from or_gate.data import read_raw
+    from or_gate.files.data import read_raw
 
     path = tmp_path / "OR-gate.data.csv"
     path.write_text("0,1,1\n1,0,1\n0,0,0\n1,1,1\n" * 25_000)
@@ -227,10 +226,9 @@ def test_a_large_training_file_is_read_compactly(tmp_path):
 
 # -- 8. born dead means no gradient can ever reach below a layer --------------------------------
 def test_born_dead_is_a_blocked_layer_not_a_silent_one():
-    from or_gate.diagnostics import diagnose
-    from or_gate.network import Architecture, stacked_initial_weights
-    from or_gate.stacked import StackedNetwork
-    from or_gate.training import Splits, StackedTrainer
+    from or_gate.architecture import Architecture
+    from or_gate.model import StackedNetwork, stacked_initial_weights
+    from or_gate.training import Splits, StackedTrainer, diagnose
 
     import tensorflow as tf
 

@@ -1,14 +1,14 @@
 """The evaluation's definitions, against numbers worked out by hand.
 
 Every expected value below is computed in the test from its definition (the docstring of
-``or_gate/metrics.py``) with plain arithmetic, not with the library the code uses.
+``or_gate/evaluation.py``) with plain arithmetic, not with the library the code uses.
 """
 
 from __future__ import annotations
 
 import math
 
-from or_gate.metrics import (
+from or_gate.evaluation import (
     COLLAPSE_SPAN,
     GRADIENT_FLOOR,
     gradient_ratios,

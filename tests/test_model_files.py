@@ -7,20 +7,23 @@ import subprocess
 import sys
 import zipfile
 
-from or_gate.model_files import load_model, renumber_shared_objects, save_model
-from or_gate.network import Architecture, build_model, initial_weights
+from or_gate.architecture import Architecture
+from or_gate.model import build_model, initial_weights
 
 import numpy as np
 import pytest
 from helpers import REPO, quiet_env
+
+from analysis.export import load_model, renumber_shared_objects, save_model
 
 # Saves replicate weights drawn for seed 3 to argv[1]; with "loop", forever, printing a line
 # after each save (for the kill test).
 SAVE_IN_A_CHILD = """
 import sys
 import or_gate
-from or_gate.model_files import save_model
-from or_gate.network import Architecture, build_model, initial_weights
+from analysis.export import save_model
+from or_gate.architecture import Architecture
+from or_gate.model import build_model, initial_weights
 architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
 model = build_model(architecture)
 model.set_weights(initial_weights(architecture, seed=3))
@@ -36,7 +39,7 @@ def save_in_a_child(path, mode="once") -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", SAVE_IN_A_CHILD, str(path), mode],
         cwd=REPO,
-        env=quiet_env(),
+        env=quiet_env(PYTHONPATH=str(REPO / "tools")),  # the tools' analysis package
         stdout=subprocess.PIPE,
         text=True,
     )

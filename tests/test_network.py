@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from or_gate.network import (
-    Architecture,
-    Initializer,
-    build_model,
-    initial_weights,
-    stacked_initial_weights,
-)
+from or_gate.architecture import Architecture, Initializer
+from or_gate.model import build_model, initial_weights, stacked_initial_weights
 
 import keras
 import numpy as np
@@ -94,7 +89,7 @@ def test_a_residual_model_adds_each_hidden_layer_to_its_input():
 def test_drawing_every_replicate_at_once_equals_drawing_them_one_by_one():
     """keras_draws against the initializer called once per seed, for every initializer the
     params may name that draws a seed."""
-    from or_gate.initializers import keras_draws
+    from or_gate.model import keras_draws
     from or_gate.params import keras_names_table
 
     seeds = np.array([1, 7, 123456789, 999999999])

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from or_gate import numerics
+from or_gate import environment
 
 import pytest
 from helpers import REPO, duplicate, fingerprint
@@ -45,8 +45,13 @@ HOSTILE = {
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (*numerics.PINNED, "XLA_FLAGS")}
-    return {**env, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO), **extra}
+    env = {k: v for k, v in os.environ.items() if k not in (*environment.PINNED, "XLA_FLAGS")}
+    return {
+        **env,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tools'}",
+        **extra,
+    }
 
 
 def digests(runs: dict[str, tuple[str, dict]], tmp_path) -> dict[str, dict]:
@@ -94,8 +99,8 @@ def test_every_emulated_cpu_computes_the_same_bytes_when_pinned(tmp_path):
 
 def test_pin_overrides_the_users_environment_and_keeps_other_xla_flags():
     environ = dict(HOSTILE)
-    numerics.pin_environment(environ)
-    for name, value in numerics.PINNED.items():
+    environment.pin_environment(environ)
+    for name, value in environment.PINNED.items():
         assert environ[name] == value
     assert environ["XLA_FLAGS"].split() == [
         "--xla_cpu_enable_fast_math=false",
@@ -106,12 +111,12 @@ def test_pin_overrides_the_users_environment_and_keeps_other_xla_flags():
 def test_numpy_dispatch_list_is_complete_for_the_pinned_numpy():
     from numpy._core._multiarray_umath import __cpu_dispatch__
 
-    assert set(__cpu_dispatch__) == set(numerics.NUMPY_DISPATCH_TARGETS)
+    assert set(__cpu_dispatch__) == set(environment.NUMPY_DISPATCH_TARGETS)
 
 
 def test_this_test_process_is_pinned():
-    numerics.check_pinned()
-    settings = numerics.observed_settings()
+    environment.check_pinned()
+    settings = environment.observed_settings()
     assert settings["numpy_dispatch_enabled"] == []
 
 
@@ -120,8 +125,8 @@ def test_a_process_that_loaded_numpy_first_is_refused():
         "import sys, numpy\n"
         "from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__\n"
         "if not any(__cpu_features__.get(n) for n in __cpu_dispatch__): sys.exit(3)\n"
-        "from or_gate import numerics\n"
-        "numerics.check_pinned()\n"
+        "from or_gate import environment\n"
+        "environment.check_pinned()\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env=clean_env(), capture_output=True, text=True
@@ -137,8 +142,8 @@ def test_a_process_that_loaded_numpy_first_is_refused():
 def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, tmp_path):
     repo = duplicate(mini_repo, tmp_path / "repo")
     before = fingerprint(repo)
-    report = tmp_path / "numerics.jsonl"
-    env = {**os.environ, **HOSTILE, numerics.REPORT_VARIABLE: str(report)}
+    report = tmp_path / "environment.jsonl"
+    env = {**os.environ, **HOSTILE, environment.REPORT_VARIABLE: str(report)}
     result = subprocess.run(
         ["dvc", "repro", "-f"], cwd=repo, env=env, capture_output=True, text=True
     )
@@ -160,7 +165,7 @@ def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, 
         ("plot", None),
     }
     for stage, entry in seen.items():
-        for name, value in numerics.PINNED.items():
+        for name, value in environment.PINNED.items():
             assert entry[name] == value, (stage, name)
         assert entry["XLA_FLAGS"].split()[-1] == "--xla_cpu_max_isa=SSE4_2", stage
         assert entry.get("numpy_dispatch_enabled", []) == [], stage

@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 
-from or_gate.errors import ParamsError
 from or_gate.params import load_params, parse_params
+from or_gate.runtime import ParamsError
 
 import pytest
 import yaml
@@ -243,7 +243,7 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
 
 
 def test_the_duplicate_key_loader_is_a_safe_loader(tmp_path):
-    from or_gate.yaml_files import UniqueKeyLoader
+    from or_gate.params import UniqueKeyLoader
 
     assert issubclass(UniqueKeyLoader, yaml.SafeLoader)
     path = tmp_path / "params.yaml"

@@ -3,10 +3,10 @@ tables one ``write_csv`` of every row writes (the cell-by-cell formatter is the 
 
 from __future__ import annotations
 
-from or_gate.diagnostics import Diagnostics
-from or_gate.network import Architecture
-from or_gate.records import EVALUATION, TRAINING, TrainingRecords, write_predictions
-from or_gate.tables import format_cell, format_column, write_csv
+from or_gate.architecture import Architecture
+from or_gate.files.records import EVALUATION, TRAINING, TrainingRecords, write_predictions
+from or_gate.files.tables import format_cell, format_column, write_csv
+from or_gate.training import Diagnostics
 
 import numpy as np
 import pytest

@@ -178,7 +178,7 @@ def test_the_theory_follows_the_width_and_skips_rai_and_residual_variants(tmp_pa
 
 
 def test_the_sigmoid_scale_is_read_back_from_the_table():
-    from or_gate.sweep import VariantResult, uniform_scale
+    from analysis.sweep import VariantResult, uniform_scale
 
     def result(initializer, activation="sigmoid"):
         return VariantResult("e", "", 5, 2, "v", activation, initializer, False, 16, 1, 0, 0)

@@ -18,7 +18,8 @@ check in a thousand, a wrong p (1/2 or 1/8 per layer) fails it every time.
 
 from __future__ import annotations
 
-from or_gate.network import Architecture, stacked_initial_weights
+from or_gate.architecture import Architecture
+from or_gate.model import stacked_initial_weights
 
 import numpy as np
 import pytest
@@ -111,7 +112,7 @@ def test_born_dead_rate_by_width_is_one_minus_one_minus_two_to_the_minus_width(w
 
 def rai_monte_carlo(depth: int, width: int, networks: int, seed: int) -> float:
     """Born-dead rate of RAI drawn here from the paper's description, independently of
-    or_gate/initializers.py: N(0, 0.6007^2 / fan_in) entries, then one of each unit's
+    or_gate/model.py: N(0, 0.6007^2 / fan_in) entries, then one of each unit's
     fan_in + 1 parameters replaced by a Beta(2, 1) draw."""
     rng = np.random.default_rng(seed)
     inputs = 1 / (1 + np.exp(-(TRUTH_TABLE @ rng.uniform(-0.05, 0.05, (networks, 2, width)))))
@@ -137,7 +138,7 @@ def test_rai_is_born_dead_far_less_often_and_as_its_definition_says():
 
 
 def test_rai_draws_one_positive_parameter_per_unit_and_the_rest_normal():
-    from or_gate.initializers import SIGMA, rai_draw
+    from or_gate.model import SIGMA, rai_draw
 
     fan_in, units = 4, 5000
     kernel, bias = rai_draw((fan_in, units), seed=3)
@@ -156,8 +157,8 @@ def test_rai_draws_one_positive_parameter_per_unit_and_the_rest_normal():
 
 
 def test_a_residual_relu_net_is_never_blocked_though_its_layers_die():
-    from or_gate.diagnostics import diagnose
-    from or_gate.stacked import StackedNetwork
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
 
     import tensorflow as tf
 
@@ -192,11 +193,12 @@ def test_a_residual_relu_net_is_never_blocked_though_its_layers_die():
 def test_sigmoid_attenuation_per_layer_is_what_the_network_measures(scale):
     """The theory's decades lost per sigmoid layer against the project's own gradients at
     initialisation (the slope of log10 |dL/d kernel| over the hidden layers)."""
-    from or_gate.diagnostics import diagnose
-    from or_gate.stacked import StackedNetwork
-    from or_gate.theory import attenuation_decades
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
 
     import tensorflow as tf
+
+    from analysis.theory import attenuation_decades
 
     networks, depth = 256, 10
     initializer = {"name": "random_uniform", "minval": -scale, "maxval": scale}

@@ -9,7 +9,8 @@ with the same weights and report the same history.
 
 from __future__ import annotations
 
-from or_gate.network import Architecture, build_model, initial_weights, stacked_initial_weights
+from or_gate.architecture import Architecture
+from or_gate.model import build_model, initial_weights, stacked_initial_weights
 from or_gate.params import keras_names_table
 from or_gate.training import (
     CHUNK_EPOCHS,
@@ -201,8 +202,8 @@ def test_epoch_schedules():
 
 
 def test_diagnostics_see_the_gradient_vanish_through_deep_sigmoid_layers():
-    from or_gate.diagnostics import diagnose
-    from or_gate.stacked import StackedNetwork
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
 
     import tensorflow as tf
 

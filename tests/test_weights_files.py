@@ -6,9 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from or_gate.errors import DataError
-from or_gate.network import Architecture, stacked_initial_weights
-from or_gate.weights_files import load_stacked, save_stacked
+from or_gate.architecture import Architecture
+from or_gate.files.weights import load_stacked, save_stacked
+from or_gate.model import stacked_initial_weights
+from or_gate.runtime import DataError
 
 import numpy as np
 import pytest
@@ -19,8 +20,9 @@ ARCHITECTURE = Architecture(depth=3, width=2, activation="relu", initializer="he
 SAVE_IN_A_CHILD = """
 import sys
 import or_gate
-from or_gate.network import Architecture, stacked_initial_weights
-from or_gate.weights_files import save_stacked
+from or_gate.architecture import Architecture
+from or_gate.model import stacked_initial_weights
+from or_gate.files.weights import save_stacked
 architecture = Architecture(depth=3, width=2, activation="relu", initializer="he_normal")
 save_stacked(sys.argv[1], architecture, stacked_initial_weights(architecture, list(range(40))))
 """
@@ -64,9 +66,9 @@ def test_a_file_of_the_wrong_shape_is_one_clear_error(tmp_path):
 def test_batched_predictions_match_keras_predict_on_exported_replicates(tmp_path, architecture):
     """The oracle: replicates exported with the documented one-liner, loaded back with
     keras.saving.load_model in safe mode, predicting with Keras' own predict."""
-    import or_gate.initializers  # noqa: F401 (registers rai, as the export docs say)
-    from or_gate.data import TRUTH_TABLE
-    from or_gate.stacked import StackedNetwork
+    import or_gate.model  # noqa: F401 (registers rai, as the export docs say)
+    from or_gate.files.data import TRUTH_TABLE
+    from or_gate.model import StackedNetwork
 
     import keras
 
@@ -77,8 +79,9 @@ def test_batched_predictions_match_keras_predict_on_exported_replicates(tmp_path
     x = np.vstack([TRUTH_TABLE, x])
     batched = StackedNetwork(architecture, len(weights), "mean_squared_error").predict(weights, x)
     if architecture != ARCHITECTURE:  # in this process (the command is tested on the plain net)
-        from or_gate.model_files import save_model
-        from or_gate.weights_files import replicate_model
+        from or_gate.files.weights import replicate_model
+
+        from analysis.export import save_model
 
         out = tmp_path / "replicate_17.keras"
         save_model(replicate_model(tmp_path / "relu", 17), out)

@@ -1,5 +1,6 @@
-"""dvc.yaml is the wiring diagram: each stage runs one script, depends on exactly the code it
-runs, and lists exactly the params it reads; only train and evaluate load TensorFlow."""
+"""dvc.yaml is the wiring diagram: each stage runs one script, depends on all the code it runs
+(and on nothing the tools run), and lists exactly the params it reads; only train and evaluate
+load TensorFlow."""
 
 from __future__ import annotations
 
@@ -15,11 +16,7 @@ from helpers import REPO, quiet_env
 from pydantic import BaseModel
 
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-# Modules that only print (failures, progress, TensorFlow's start-up notices filtered): a
-# change there cannot change any output.
-NOT_A_RESULT = {"or_gate/errors.py", "or_gate/progress.py", "or_gate/tensorflow_quiet.py"}
-# Data files a module reads, which are code in all but name.
-READS = {"or_gate/params.py": {"or_gate/keras_names.json"}}
+LIBRARY = "or_gate"
 
 
 def definition(stage: str) -> dict:
@@ -30,49 +27,65 @@ def script_of(stage: str) -> str:
     return definition(stage)["cmd"].split("python ", 1)[1].split()[0]
 
 
+def module_file(name: str) -> str:
+    """``or_gate.files.data`` -> ``or_gate/files/data.py`` (or a package's ``__init__.py``)."""
+    path = name.replace(".", "/")
+    return f"{path}/__init__.py" if (REPO / path).is_dir() else f"{path}.py"
+
+
 def imported_modules(tree: ast.Module) -> set[str]:
-    """or_gate/*.py files one module imports, outside ``if TYPE_CHECKING:`` blocks."""
+    """Project files (or_gate's and the tools' analysis) one module imports, outside
+    ``if TYPE_CHECKING:`` blocks."""
     skip = {
         id(node)
         for parent in ast.walk(tree)
         if isinstance(parent, ast.If) and getattr(parent.test, "id", "") == "TYPE_CHECKING"
         for node in ast.walk(parent)
     }
+    ours = (LIBRARY, "analysis")
     names = set()
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("or_gate"):
-            if node.module == "or_gate":  # from or_gate import figures
-                names |= {f"or_gate/{alias.name}.py" for alias in node.names}
-            else:
-                names.add(node.module.replace(".", "/") + ".py")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ours:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
         elif isinstance(node, ast.Import):
-            names |= {
-                a.name.replace(".", "/") + ".py"
-                for a in node.names
-                if a.name.startswith("or_gate.")
-            }
-    return names
+            names |= {a.name for a in node.names if a.name.split(".")[0] in ours}
+    files = set()
+    for name in names:
+        parts = name.split(".")
+        if parts[0] == "analysis":
+            parts = ["tools", *parts]
+        for depth in range(1, len(parts) + 1):  # a package's __init__ runs before its modules
+            candidate = module_file(".".join(parts[:depth]))
+            if (REPO / candidate).is_file():
+                files.add(candidate)
+    return files
 
 
 def code_run_by(script: str) -> set[str]:
     """Every project file a script runs, through the modules it imports (the package's
-    __init__.py runs first), and the data files those read."""
+    __init__.py runs first), and the data files the library reads."""
     found, todo = set(), [script, "or_gate/__init__.py"]
     while todo:
         module = todo.pop()
         found.add(module)
         todo += imported_modules(ast.parse((REPO / module).read_text())) - found
-    for module in list(found):
-        found |= READS.get(module, set())
-    return found - NOT_A_RESULT
+    return found | {str(p.relative_to(REPO)) for p in (REPO / LIBRARY).glob("*.json")}
+
+
+def covered_by(path: str, deps: set[str]) -> bool:
+    return any(path == dep or path.startswith(dep.rstrip("/") + "/") for dep in deps)
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
-def test_each_stage_depends_on_exactly_the_code_it_runs(stage):
-    deps = {d for d in definition(stage)["deps"] if d.startswith(("stages/", "or_gate/"))}
-    assert deps == code_run_by(script_of(stage))
+def test_each_stage_depends_on_all_the_code_it_runs(stage):
+    deps = set(definition(stage)["deps"])
+    run_code = code_run_by(script_of(stage))
+    assert {path for path in run_code if not covered_by(path, deps)} == set()
+    assert not any(path.startswith("tools/") for path in run_code), "a stage runs tool code"
+    assert "requirements.txt" in deps, "the pinned versions decide every stage's bytes"
 
 
 def test_stages_holds_exactly_one_script_per_stage():

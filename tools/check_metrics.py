@@ -3,7 +3,7 @@
     python tools/check_metrics.py [--baseline REV] [--rules .ci/metric_rules.yaml]
 
 Compares every ``metrics/<variant>.json`` in the workspace with REV's (default ``HEAD``) and
-applies the rules in ``--rules``; see ``or_gate/gate.py`` for what it checks. Prints a
+applies the rules in ``--rules``; see ``tools/analysis/gate.py`` for what it checks. Prints a
 Markdown table (also appended to ``$GITHUB_STEP_SUMMARY`` when that is set) and one line per
 failure. Exit status: 0 all holds, 1 regression, 2 could not compare.
 """
@@ -15,8 +15,11 @@ import os
 import sys
 from pathlib import Path
 
-from or_gate.errors import StageError, run
-from or_gate.gate import (
+from or_gate.runtime import StageError, run
+
+import yaml
+
+from analysis.gate import (
     ERROR,
     PASS,
     apply_intended,
@@ -24,11 +27,9 @@ from or_gate.gate import (
     check_expectations,
     collect_metrics,
     compare,
+    load_rules,
     markdown,
 )
-from or_gate.gate_rules import load_rules
-
-import yaml
 
 
 def main(argv: list[str]) -> None:

@@ -12,7 +12,7 @@ and is rendered from its source:
 * ``sweep``: ``plots/sweep/depth_sweep.csv`` (written by ``tools/sweep_report.py``);
 * ``atlas``, ``atlas_depth_10``: ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
-  ``or_gate/theory.py``;
+  ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``).
 
     python tools/docs_tables.py            # rewrite README.md and docs/*.md in place
@@ -26,8 +26,8 @@ import re
 import sys
 from pathlib import Path
 
-from or_gate.errors import run
-from or_gate.tables import read_csv, read_json
+from or_gate.files.tables import read_csv, read_json
+from or_gate.runtime import run
 
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- end table -->)", re.S)
 
@@ -72,7 +72,7 @@ ATLAS_DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30)
 
 
 def _atlas(root: Path):
-    from or_gate import sweep
+    from analysis import sweep
 
     return sweep.read_table(root / "plots/atlas/atlas.csv")
 
@@ -107,8 +107,8 @@ def atlas_table(root: Path) -> str:
 
 
 def atlas_depth_10_table(root: Path) -> str:
-    from or_gate.sweep import clopper_pearson, theory_applies
-    from or_gate.theory import born_dead_probability
+    from analysis.sweep import clopper_pearson, theory_applies
+    from analysis.theory import born_dead_probability
 
     lines = [
         "| variant | success (95% CI) | collapse (95% CI) | born dead | theory |",
@@ -127,7 +127,7 @@ def atlas_depth_10_table(root: Path) -> str:
 
 
 def sigmoid_scales_table(root: Path) -> str:
-    from or_gate import sweep, theory
+    from analysis import sweep, theory
 
     results = sweep.read_table(root / "plots/sigmoid_scales/sigmoid_scales.csv")
     lines = [

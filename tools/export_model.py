@@ -1,8 +1,8 @@
 """Export one trained replicate as a standard ``.keras`` file (loads in Keras' safe mode).
 
 The pipeline keeps a variant's replicates stacked in ``models/<variant>/weights.npy``
-(``or_gate/weights_files.py``); this writes replicate ``--replicate`` as the Keras model the
-write-up's code would have saved, byte-stable (``or_gate/model_files.py``)::
+(``or_gate/files/weights.py``); this writes replicate ``--replicate`` as the Keras model the
+write-up's code would have saved, byte-stable (``tools/analysis/export.py``)::
 
     python tools/export_model.py --model-dir models/relu --replicate 7 --out relu_7.keras
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate.errors import DataError, run
-from or_gate.weights_files import load_stacked, replicate_model
+from or_gate.files.weights import load_stacked, replicate_model
+from or_gate.runtime import DataError, run
 
 
 def main(argv: list[str]) -> None:
@@ -27,8 +27,9 @@ def main(argv: list[str]) -> None:
         raise DataError(
             f"{args.model_dir}: no replicate {args.replicate}; it has 0 to {replicates - 1}"
         )
-    from or_gate.model_files import save_model
-    from or_gate.tensorflow_quiet import load_tensorflow
+    from or_gate.runtime import load_tensorflow
+
+    from analysis.export import save_model
 
     load_tensorflow()
     save_model(replicate_model(args.model_dir, args.replicate), args.out)

@@ -40,8 +40,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from or_gate.errors import run
 from or_gate.params import KERAS_NAMES as TABLE
+from or_gate.runtime import run
 
 ELEMENTWISE_OPTIMIZERS = (
     "adadelta",

@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate.data import TEST_FILE, TRAIN_FILE, or_gate, write_raw
-from or_gate.errors import run
+from or_gate.files.data import TEST_FILE, TRAIN_FILE, or_labels, write_raw
+from or_gate.runtime import run
 
 import numpy as np
 
@@ -33,12 +33,12 @@ WRITE_UP_TEST_INPUTS = ((0, 0), (0, 1), (1, 0), (0, 0), (0, 0), (1, 1), (0, 1))
 def draw_training_rows(train_rows: int, seed: int) -> np.ndarray:
     """``train_rows`` rows of (x1, x2, y), inputs uniform over the four truth-table rows."""
     inputs = np.random.default_rng(seed).integers(0, 2, size=(train_rows, 2))
-    return np.column_stack([inputs, or_gate(inputs)])
+    return np.column_stack([inputs, or_labels(inputs)])
 
 
 def write_up_test_rows() -> np.ndarray:
     inputs = np.array(WRITE_UP_TEST_INPUTS)
-    return np.column_stack([inputs, or_gate(inputs)])
+    return np.column_stack([inputs, or_labels(inputs)])
 
 
 def main(argv: list[str]) -> None:

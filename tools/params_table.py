@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate.errors import run
-from or_gate.params import KERAS_KINDS
-from or_gate.params_errors import allowed, schema, schema_at
-from or_gate.yaml_files import load_unique_keys
+from or_gate.params import KERAS_KINDS, allowed, load_unique_keys, schema, schema_at
+from or_gate.runtime import run
 
 HEADER = """# Parameters
 

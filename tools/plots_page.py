@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate.errors import StageError, run
+from or_gate.runtime import StageError, run
 
 PAGE = """<!DOCTYPE html>
 <html>

@@ -29,8 +29,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate import sweep
-from or_gate.errors import DataError, run
+from or_gate.runtime import DataError, run
+
+from analysis import sweep
 
 
 def main(argv: list[str]) -> None:

@@ -1,6 +1,6 @@
 """Standard ``.keras`` files with the same bytes every time (a replicate exported for Keras).
 
-The pipeline keeps a variant's replicates stacked in one file (``or_gate/weights_files.py``);
+The pipeline keeps a variant's replicates stacked in one file (``or_gate/files/weights.py``);
 this module writes and reads a single replicate as a Keras archive.
 
 A ``.keras`` file is a zip archive of ``config.json``, ``metadata.json`` and

@@ -16,10 +16,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from or_gate.colours import variant_colours
-from or_gate.errors import DataError
-from or_gate.network import Initializer
-from or_gate.theory import born_dead_probability, born_dead_theory_applies
+from or_gate.architecture import Initializer
+from or_gate.figures import variant_colours
+from or_gate.runtime import DataError
+
+from analysis.theory import born_dead_probability, born_dead_theory_applies
 
 CONFIDENCE = 0.95
 BOUNDS = {"maxval", "minval"}  # a uniform initializer's arguments
@@ -56,14 +57,14 @@ class VariantResult:
 
 def write_table(results: list[VariantResult], path: Path) -> None:
     """``depth_sweep.csv``: one row per depth and variant."""
-    from or_gate.tables import write_csv
+    from or_gate.files.tables import write_csv
 
     rows = sorted(results, key=lambda r: (r.depth, r.width, r.variant))
     write_csv(path, TABLE_COLUMNS, ([getattr(r, c) for c in TABLE_COLUMNS] for r in rows))
 
 
 def read_table(path: Path) -> list[VariantResult]:
-    from or_gate.tables import read_csv
+    from or_gate.files.tables import read_csv
 
     table = read_csv(path, TABLE_COLUMNS)
     return [VariantResult(timestamp="", **row) for row in table.to_dict("records")]
@@ -197,8 +198,8 @@ def _label(result: VariantResult, widths: set[int]) -> str:
 
 def _draw_sigmoid_predictions(panel, results, lines, colours) -> None:
     """A dotted vertical line at the predicted critical depth of each uniform sigmoid variant
-    (``or_gate/theory.py``), in the variant's colour."""
-    from or_gate.theory import sigmoid_critical_depth
+    (``tools/analysis/theory.py``), in the variant's colour."""
+    from analysis.theory import sigmoid_critical_depth
 
     for variant, width in lines:
         first = next(r for r in results if (r.variant, r.width) == (variant, width))

@@ -21,7 +21,7 @@ The number of intra-op threads changed nothing (1, 2 and 64 threads gave the sam
 These are set by :func:`pin_environment`, which ``or_gate/__init__.py`` calls, so they are in
 force before any stage module imports NumPy or TensorFlow, whatever the user's environment
 says (a conflicting value is overwritten). :func:`check_pinned` verifies it in the process
-itself; every stage calls it through ``or_gate.errors.run``. Only x86-64 is pinned: on ARM
+itself; every stage calls it through ``or_gate.runtime.run``. Only x86-64 is pinned: on ARM
 or macOS the kernels differ anyway, and only the metrics gate's tolerances are promised there
 (not measured yet).
 """
@@ -35,7 +35,7 @@ from collections.abc import MutableMapping
 
 # NumPy 2.4's dispatch targets above its X86_V2 baseline (numpy._core._multiarray_umath.
 # __cpu_dispatch__). A name NumPy does not know is ignored, so the list is checked after
-# import instead (check_pinned), and by tests/test_numerics.py against the pinned NumPy.
+# import instead (check_pinned), and by tests/test_environment.py against the pinned NumPy.
 NUMPY_DISPATCH_TARGETS = ("X86_V3", "X86_V4", "AVX512_ICL", "AVX512_SPR")
 XLA_ISA_FLAG = "--xla_cpu_max_isa"
 XLA_ISA = "SSE4_2"
@@ -47,7 +47,7 @@ PINNED = {
 }
 
 # Set this to a file path to have every stage append a JSON line with the settings it ran
-# under (tests/test_numerics.py uses it to see inside each stage process).
+# under (tests/test_environment.py uses it to see inside each stage process).
 REPORT_VARIABLE = "OR_GATE_NUMERICS_REPORT"
 
 
@@ -93,7 +93,7 @@ def check_pinned() -> None:
     if wrong:
         raise RuntimeError(
             f"numerics not pinned ({', '.join(wrong)}): import the 'or_gate' package before "
-            "NumPy or TensorFlow, so or_gate/numerics.py can pin them"
+            "NumPy or TensorFlow, so or_gate/environment.py can pin them"
         )
 
 

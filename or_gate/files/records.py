@@ -7,14 +7,14 @@ Training writes, per variant, into its records directory (``data/training/<varia
 * ``gradients.csv``: the norm of the loss gradient (full training set) with respect to every
   layer's kernel and bias, at initialisation (epoch 0) and at log-spaced epochs;
 * ``units.csv``: the share of every layer's units that are dead, saturated or blocked
-  (``or_gate/diagnostics.py``), same epochs.
+  (``or_gate/training.py``), same epochs.
 
 Evaluation writes into ``data/evaluation/<variant>/``:
 
 * ``predictions.csv``: every replicate's prediction for every test and truth-table row;
 * ``decision_surface.csv``: replicate 0's output over a grid on [0, 1]^2.
 
-This module writes and reads them all (as pandas tables, through ``or_gate/tables.py``).
+This module writes and reads them all (as pandas tables, through ``or_gate/files/tables.py``).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from or_gate.tables import format_column, read_csv, write_csv, write_csv_text
+from or_gate.files.tables import format_column, read_csv, write_csv, write_csv_text
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from or_gate.diagnostics import Diagnostics
-    from or_gate.network import Architecture
+    from or_gate.architecture import Architecture
+    from or_gate.training import Diagnostics
 
     import pandas as pd
 

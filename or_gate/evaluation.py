@@ -18,7 +18,7 @@ Definitions:
         |dL/d bias of the output layer|), median over replicates; exact zeros are floored at
         ``GRADIENT_FLOOR`` so the number stays finite (a born-dead net scores about -299);
     dead_units / saturated_units: the mean share of hidden units dead or saturated, at
-        initialisation and after the last epoch (see ``or_gate/diagnostics.py``).
+        initialisation and after the last epoch (see ``or_gate/training.py``).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def variant_metrics(
     training: dict[str, pd.DataFrame],
 ) -> dict:
     """All metrics of one variant. Predictions are (replicates, rows); ``training`` is the
-    variant's history, gradients and units tables (``or_gate/records.py``)."""
+    variant's history, gradients and units tables (``or_gate/files/records.py``)."""
     gradients, units = training["gradients"], training["units"]
     diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
     kept = ~diverged

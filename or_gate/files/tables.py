@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from or_gate.errors import DataError
+from or_gate.runtime import DataError
 
 import numpy as np
 

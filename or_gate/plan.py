@@ -1,5 +1,9 @@
 """What a run will need, said before it starts: parameters, memory, and what is available.
 
+``validate`` and ``train`` both ask this module: :func:`check_weights_fit` refuses params whose
+stacked weights alone cannot fit, before DVC deletes anything; :func:`training_plan` states a
+training's work and memory and refuses it with its numbers if it cannot fit.
+
 The estimates are deliberately simple upper bounds of the arrays that grow with the
 parameters (they do not count TensorFlow's own ~1 GB), so a run that cannot fit is refused
 with its numbers before any work, instead of failing minutes later with an out-of-memory
@@ -10,7 +14,9 @@ from __future__ import annotations
 
 import os
 
-from or_gate.network import Architecture
+from or_gate.architecture import Architecture, Initializer
+from or_gate.params import Params
+from or_gate.runtime import ParamsError, ResourceError
 
 FLOAT_BYTES = 4
 # Copies of the stacked weights alive while training: the weights, Adam's two moments, the
@@ -82,3 +88,38 @@ def chunk_epochs_for(replicates: int, rows: int) -> int:
     """Epochs per compiled call: CHUNK_EPOCHS, or fewer where their row orders would not fit
     in ORDER_BYTES."""
     return max(1, min(CHUNK_EPOCHS, ORDER_BYTES // (8 * replicates * max(rows, 1))))
+
+
+def check_weights_fit(params: Params) -> None:
+    """Refuse, naming the keys, a run whose stacked weights alone cannot fit in memory."""
+    needed = weight_bytes(params.depth, params.model.width, params.replicates)
+    available = shortfall(needed)
+    if available is not None:
+        raise ParamsError(
+            f"params.yaml: model.width {params.model.width}, depth {params.depth} and "
+            f"replicates {params.replicates} need about {human(needed)} for the "
+            f"stacked weights and their training copies alone; {human(available)} "
+            "is available (reduce model.width, depth or replicates)"
+        )
+
+
+def training_plan(params: Params, variant: str, rows: int) -> str:
+    """The work and memory a training will take, refused up front if it cannot fit."""
+    batch_size = params.train.batch_size
+    steps = -(-rows // batch_size)
+    sizes = (params.depth, params.model.width, params.replicates)
+    needed = training_bytes(*sizes, steps * batch_size)
+    available = shortfall(needed)
+    if available is not None:
+        raise ResourceError(
+            f"train@{variant} needs about {human(needed)} (depth {params.depth}, "
+            f"model.width {params.model.width}, {params.replicates} replicates, {rows} "
+            f"training rows); {human(available)} is available"
+        )
+    spec = params.variants[variant]
+    return (
+        f"train@{variant}: {params.replicates} replicates of depth {params.depth} "
+        f"({spec.activation}, {Initializer.of(spec.initializer_form())}"
+        f"{', residual' if spec.residual else ''}) x {params.train.epochs} epochs x {steps} "
+        f"steps of {batch_size} rows; about {human(needed)} of memory"
+    )

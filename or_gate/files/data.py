@@ -17,7 +17,7 @@ import math
 from array import array
 from pathlib import Path
 
-from or_gate.errors import DataError
+from or_gate.runtime import DataError
 
 import numpy as np
 
@@ -28,7 +28,7 @@ SPLITS = ("train", "validation", "test")
 TRUTH_TABLE = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 
 
-def or_gate(inputs: np.ndarray) -> np.ndarray:
+def or_labels(inputs: np.ndarray) -> np.ndarray:
     """The label of each row: x1 OR x2."""
     return np.logical_or(inputs[:, 0], inputs[:, 1]).astype(int)
 

@@ -14,7 +14,7 @@ a standard Keras model that loads in safe mode::
     python tools/export_model.py --model-dir models/relu --replicate 7 --out relu_7.keras
 
 (or, in Python, :func:`replicate_model`). A model of an ``rai`` variant names the project's
-initializer in its config: load it in safe mode after ``import or_gate.initializers``, which
+initializer in its config: load it in safe mode after ``import or_gate.model``, which
 registers it with Keras. Files are written to a hidden
 ``.partial`` name and renamed into place, so a killed run never leaves a truncated file.
 ``numpy.load`` reads them with ``allow_pickle=False``: nothing in them can run code.
@@ -27,8 +27,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from or_gate.errors import DataError
-from or_gate.network import Architecture
+from or_gate.architecture import Architecture
+from or_gate.runtime import DataError
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def load_stacked(model_dir: str | Path) -> tuple[Architecture, np.ndarray]:
 
 def replicate_model(model_dir: str | Path, replicate: int) -> keras.Model:
     """Replicate ``replicate`` of a variant as a standard Keras model (imports TensorFlow)."""
-    from or_gate.network import build_model
+    from or_gate.model import build_model
 
     architecture, weights = load_stacked(model_dir)
     model = build_model(architecture)

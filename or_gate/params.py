@@ -7,6 +7,9 @@ same names as the YAML keys: ``params.train.batch_size``), the error messages
 (``python tools/params_table.py``). The values live in ``params.yaml`` only: DVC tracks each
 key there, so every key must be present and no default hides in code.
 
+The file is read exactly as DVC reads it (:func:`read_yaml`: ruamel.yaml's safe loader, YAML
+1.2), so the values that train are the values ``dvc params diff`` and ``dvc exp show`` report.
+
 Keras names (activations, initializers, optimizers, losses) are checked against
 ``or_gate/keras_names.json``, a table generated from the pinned Keras, so validation needs no
 TensorFlow and the ``validate`` stage refuses a bad name before DVC deletes any output.
@@ -20,12 +23,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from or_gate.runtime import ParamsError
+from or_gate.runtime import ParamsError, StageError
 
-import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -34,35 +35,69 @@ from pydantic import (
     model_validator,
 )
 
-
-class DuplicateKeyError(Exception):
-    pass
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that raises :class:`DuplicateKeyError` on a repeated key."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise DuplicateKeyError(
-                    f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}); "
-                    "expected each key once"
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
+# -- Reading YAML as DVC reads it --------------------------------------------------------------
+# DVC parses params.yaml with ruamel.yaml's safe loader (dvc/utils/serialize/_yaml.py,
+# parse_yaml), which implements YAML 1.2; PyYAML implements YAML 1.1. They disagree on values a
+# user can type (`010` is 10 in 1.2 and 8 in 1.1; `yes` is a string in 1.2 and True in 1.1;
+# `1e-3` a number in 1.2 and a string in 1.1), so reading params.yaml any other way than DVC's
+# would train a value other than the one `dvc params diff` and `dvc exp show` record.
+# tests/test_params.py checks this reader against DVC's own on every such case.
 
 
-def load_unique_keys(text: str) -> Any:
-    """``yaml.safe_load`` that refuses duplicate keys."""
-    loader = UniqueKeyLoader(text)
+def _duplicate_key(node: Any, seen: set[int] | None = None) -> tuple[Any, int, int] | None:
+    """The first key given twice in one mapping of a composed document, with both lines.
+    Each node is visited once: aliases share nodes, and an alias bomb must not expand here."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
+    children = []
+    if isinstance(node, MappingNode):
+        lines: dict[Any, int] = {}
+        for key, value in node.value:
+            if key.tag.endswith(("str", "int", "float", "bool", "null")):
+                if key.value in lines:
+                    return key.value, lines[key.value], key.start_mark.line + 1
+                lines[key.value] = key.start_mark.line + 1
+            children.append(value)
+    elif isinstance(node, SequenceNode):
+        children = node.value
+    for child in children:
+        found = _duplicate_key(child, seen)
+        if found:
+            return found
+    return None
+
+
+def read_yaml(path: str | Path, error: type[StageError] = StageError) -> Any:
+    """The YAML document in ``path``, read exactly as DVC reads params.yaml; ``error`` with one
+    line naming the file on any problem (missing, not YAML, a key given twice)."""
+    from ruamel.yaml import YAML, YAMLError
+
+    path = Path(path)
     try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a UTF-8 text file") from None
+    reader = YAML(typ="safe")  # DVC's: no Python objects are ever constructed
+    try:
+        duplicate = _duplicate_key(reader.compose(text))
+        if duplicate:  # DVC refuses such a file too; say where, before ruamel's longer message
+            key, first, second = duplicate
+            raise error(
+                f"{path}: key {key!r} appears twice in one mapping (lines {first} and {second}); "
+                "expected each key once"
+            )
+        return reader.load(text)
+    except YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        what = getattr(problem, "problem", None) or "invalid YAML"
+        raise error(f"{path}: not valid YAML{where}: {what}") from None
 
 
 # The Keras names this project can use, generated from the pinned Keras by
@@ -101,17 +136,7 @@ def keras_name(kind: str) -> Any:
     return Annotated[Literal[names], Field(json_schema_extra={"keras": kind})]
 
 
-def _number_from_string(value: Any) -> Any:
-    # PyYAML reads `1e-3` (no dot) as a string although YAML 1.2 and DVC's `-S` mean a number.
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-Real = Annotated[float, BeforeValidator(_number_from_string), Field(allow_inf_nan=False)]
+Real = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Section(BaseModel):
@@ -223,10 +248,31 @@ class Params(Section):
     )
 
 
+def _key_that_is_not_text(node: Any, where: str = "") -> tuple[str, Any] | None:
+    """The first mapping key that YAML read as something other than text (``true``, ``null``,
+    ``7``), and where it is: pydantic would report ``True`` as ``1`` and ``None`` as 'None'."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                return where, key
+            found = _key_that_is_not_text(value, f"{where}.{key}".lstrip("."))
+            if found:
+                return found
+    return None
+
+
 def parse_params(document: Any) -> Params:
     """Validate a parsed YAML document; raise :class:`ParamsError` with one line if bad."""
     from pydantic import ValidationError
 
+    found = _key_that_is_not_text(document)
+    if found:
+        where, key = found
+        name = "name" if where == "variants" else "key"
+        raise ParamsError(
+            f"params.yaml: {where or 'the document'}: {name} {key!r} is not allowed (YAML reads "
+            f"it as {_yaml_type(key)}; quote it, or choose a word: keys and names are text)"
+        )
     try:
         return Params.model_validate(document)
     except ValidationError as error:
@@ -235,21 +281,7 @@ def parse_params(document: Any) -> Params:
 
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate ``path``; raise :class:`ParamsError` with one line on any problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
-    try:
-        document = load_unique_keys(text)
-    except DuplicateKeyError as error:
-        raise ParamsError(f"{path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ParamsError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_params(document)
+    return parse_params(read_yaml(path, ParamsError))
 
 
 # One line per bad parameter: the key, the bad value, what is allowed, and a did-you-mean.
@@ -327,6 +359,13 @@ def allowed(node: dict) -> str:
 def _is_form_tag(prefix: tuple, part: Any) -> bool:
     """``part`` is the tag pydantic puts after a tagged union's location, not a key."""
     return part in UNION_TAGS and "oneOf" in schema_at(prefix)
+
+
+def _yaml_type(value: Any) -> str:
+    """What an unquoted YAML scalar became: a boolean, null, a number."""
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number"}.get(type(value), "not text")
 
 
 def describe(error: dict) -> str:

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from or_gate.params import load_params, parse_params
+from or_gate.params import load_params, parse_params, read_yaml
 from or_gate.runtime import ParamsError
 
 import pytest
@@ -15,9 +15,14 @@ import yaml
 from helpers import REPO, quiet_env, run
 
 
+def validate_command(path) -> list[str]:
+    out = path.parent / "validated.txt"
+    return [sys.executable, "-m", "stages.validate", "--params", str(path), "--out", str(out)]
+
+
 @pytest.fixture()
 def raw() -> dict:
-    return yaml.safe_load((REPO / "params.yaml").read_text())
+    return read_yaml(REPO / "params.yaml")
 
 
 def with_change(raw: dict, dotted: str, value) -> dict:
@@ -161,11 +166,70 @@ def test_initializer_forms_and_residual_are_accepted(raw):
         parse_params(raw)
 
 
-def test_learning_rate_written_without_a_dot_is_a_number(raw):
-    # PyYAML reads 1e-3 as a string; YAML 1.2 and DVC mean a number.
-    assert (
-        parse_params(with_change(raw, "train.learning_rate", "1e-3")).train.learning_rate == 0.001
-    )
+# Plain scalars YAML 1.1 (PyYAML) and YAML 1.2 (ruamel.yaml, DVC) read differently, and
+# others a hand edit easily mistypes into another type.
+YAML_CASES = [
+    "010", "0o10", "0x10", "0b101", "1_000", "1:30", "yes", "no", "on", "off", "y", "n",
+    "true", "True", "TRUE", "1e-3", "1E3", "1.", ".5", "+1", "-0", ".inf", "-.Inf", ".nan",
+    "~", "null", "Null", "2019-04-13", "'010'", "1,000", "0.1.2", "010.5",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", YAML_CASES)
+def test_params_are_read_exactly_as_dvc_reads_them(tmp_path, value):
+    from dvc.utils.serialize import parse_yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text(f"depth: {value}\nvariants:\n  {value}: 1\n")
+    ours = read_yaml(path)
+    dvc = parse_yaml(path.read_text(), str(path))
+    assert ours == dvc
+    assert [type(k) for k in ours["variants"]] == [type(k) for k in dvc["variants"]]
+    assert type(ours["depth"]) is type(dvc["depth"])
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("010", 10),  # YAML 1.1 (PyYAML) would train depth 8
+        ("0o10", 8),
+        ("1_000", 1000),
+        ("'10'", "depth: '10' is not allowed; expected an integer >= 1"),
+        ("10.0", "depth: 10.0 is not allowed; expected an integer >= 1"),
+        ("yes", "depth: 'yes' is not allowed; expected an integer >= 1"),
+        ("true", "depth: True is not allowed; expected an integer >= 1"),
+    ],
+)
+def test_a_hand_edited_depth_trains_what_dvc_records_or_is_refused(tmp_path, yaml_text, expected):
+    text = (REPO / "params.yaml").read_text().replace("depth: 1\n", f"depth: {yaml_text}\n", 1)
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    if isinstance(expected, int):
+        assert load_params(path).depth == expected
+    else:
+        with pytest.raises(ParamsError) as refused:
+            load_params(path)
+        assert str(refused.value) == f"params.yaml: {expected}"
+
+
+def test_yaml_1_1_words_are_strings_as_dvc_reads_them(raw):
+    raw["variants"]["on"] = {"activation": "relu", "initializer": "uniform", "residual": "yes"}
+    with pytest.raises(ParamsError, match=r"variants\.on\.residual: 'yes' is not allowed"):
+        parse_params(raw)
+    raw["variants"]["on"]["residual"] = True
+    assert "on" in parse_params(raw).variants  # a name, as DVC's foreach names its stage
+    assert parse_params(with_change(raw, "train.learning_rate", 1e-3)).train.learning_rate == 1e-3
+
+
+@pytest.mark.parametrize(("key", "shown"), [("true", "True"), ("null", "None"), ("7", "7")])
+def test_a_variant_name_yaml_reads_as_another_type_is_refused_saying_so(tmp_path, key, shown):
+    text = (REPO / "params.yaml").read_text()
+    path = tmp_path / "params.yaml"
+    path.write_text(text + f"  {key}: {{activation: relu, initializer: uniform}}\n")
+    with pytest.raises(ParamsError) as refused:
+        load_params(path)
+    assert str(refused.value).startswith(f"params.yaml: variants: name {shown} is not allowed")
+    assert "YAML reads it as" in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -206,7 +270,7 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path, raw):
     raw["depth"] = "three"
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
-    result = run([sys.executable, "stages/validate.py", str(path)], REPO, check=False)
+    result = run(validate_command(path), REPO, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "validate: error: params.yaml: depth: 'three' is not allowed; expected an integer >= 1"
@@ -218,7 +282,7 @@ def test_or_gate_debug_shows_the_traceback(tmp_path, raw):
     raw["depth"] = "three"
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
-    command = [sys.executable, "stages/validate.py", str(path)]
+    command = validate_command(path)
     quiet = run(command, REPO, check=False)
     debug = subprocess.run(
         command, capture_output=True, text=True, cwd=REPO, env=quiet_env(OR_GATE_DEBUG="1")
@@ -242,14 +306,21 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     )
 
 
-def test_the_duplicate_key_loader_is_a_safe_loader(tmp_path):
-    from or_gate.params import UniqueKeyLoader
-
-    assert issubclass(UniqueKeyLoader, yaml.SafeLoader)
+def test_the_reader_constructs_no_python_objects(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text("seed: !!python/object/apply:os.system ['true']\n")
+    path.write_text("seed: !!python/object/apply:os.system ['touch pwned']\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_an_alias_bomb_is_read_without_expanding_it(tmp_path):
+    levels = "".join(
+        f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}]\n" for i in range(1, 30)
+    )
+    path = tmp_path / "bomb.yaml"
+    path.write_text("l0: &l0 [x]\n" + levels)
+    assert set(read_yaml(path)) == {f"l{i}" for i in range(30)}  # 4**29 leaves if expanded
 
 
 def test_invalid_yaml_names_the_line(tmp_path):

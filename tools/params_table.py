@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate.params import KERAS_KINDS, allowed, load_unique_keys, schema, schema_at
+from or_gate.params import KERAS_KINDS, allowed, read_yaml, schema, schema_at
 from or_gate.runtime import run
 
 HEADER = """# Parameters
@@ -52,7 +52,7 @@ def rows(node: dict, prefix: tuple, values) -> list[str]:
 
 
 def render(params_yaml: Path) -> str:
-    values = load_unique_keys(params_yaml.read_text(encoding="utf-8"))
+    values = read_yaml(params_yaml)
     variant = schema_at(("variants", "name"))
     lines = rows(schema(), (), values)
     for key in variant["properties"]:

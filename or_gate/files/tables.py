@@ -66,12 +66,18 @@ def write_csv_text(path: str | Path, columns: Sequence[str], texts: Iterable[str
     path.write_text("\n".join([",".join(columns), *texts]) + "\n", encoding="utf-8")
 
 
-def read_csv(path: str | Path, columns: Sequence[str] = ()) -> pd.DataFrame:
-    """A table written by :func:`write_csv`; ``columns`` it must have."""
+def read_csv(
+    path: str | Path, columns: Sequence[str] = (), text: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A table written by :func:`write_csv`; ``columns`` it must have; ``text`` columns stay
+    text. Only an empty cell is missing (the writers' mark of a non-finite number): a name
+    such as ``nan``, ``null`` or ``true`` reads back as itself, not as NaN or a boolean."""
     import pandas as pd
 
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(
+            path, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""]
+        )
     except FileNotFoundError:
         raise DataError(f"{path}: file not found (run `dvc repro`)") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:

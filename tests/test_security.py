@@ -17,7 +17,7 @@ from helpers import REPO
 SOURCES = sorted(
     p
     for folder in ("or_gate", "stages", "tools", "benchmarks")
-    for p in REPO.glob(f"{folder}/*.py")
+    for p in REPO.glob(f"{folder}/**/*.py")
 )
 UNSAFE_MODULES = {"pickle", "cPickle", "dill", "shelve", "marshal"}
 UNSAFE_CALLS = {
@@ -32,7 +32,14 @@ UNSAFE_CALLS = {
     "os.system",
     "os.popen",
 }
-UNSAFE_KEYWORDS = {("shell", True), ("safe_mode", False), ("allow_pickle", True)}
+# ruamel.yaml (how the project reads YAML, as DVC does) constructs Python objects only with
+# typ="unsafe"; its safe loader is typ="safe".
+UNSAFE_KEYWORDS = {
+    ("shell", True),
+    ("safe_mode", False),
+    ("allow_pickle", True),
+    ("typ", "unsafe"),
+}
 
 
 def dotted(node: ast.AST) -> str:
@@ -86,6 +93,7 @@ def findings(tree: ast.AST) -> list[str]:
         "import subprocess\nsubprocess.run(cmd,\n    shell=True)",
         "keras.saving.load_model(p, safe_mode=False)",
         "np.load(p, allow_pickle=True)",
+        "from ruamel.yaml import YAML\nYAML(typ='unsafe').load(text)",
         "eval(text)",
     ],
 )

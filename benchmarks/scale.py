@@ -54,7 +54,7 @@ def loop_seconds(clone: Path, env: dict, wrapper: str, variant: str) -> float:
             params["train"]["epochs"] = epochs
             path = Path(scratch) / f"params_{epochs}.yaml"
             path.write_text(yaml.safe_dump(params))
-            args = [sys.executable, "stages/train.py", "--params", str(path), "--variant"]
+            args = [sys.executable, "-m", "stages.train", "--params", str(path), "--variant"]
             args += [variant, "--data-dir", "data/prepared", "--model-dir"]
             args += [f"{scratch}/m{epochs}", "--records-dir", f"{scratch}/r{epochs}"]
             seconds[epochs] = stage_times(args, clone, env, wrapper)[0]

@@ -7,8 +7,9 @@
   ``dvc repro`` or ``dvc exp run`` can leave the workspace changed (DVC deletes a stage's
   outputs before running it; a failed ``dvc exp run`` keeps its ``-S`` values), so a failing
   stage adds one line that says how to get back (:data:`RECOVERY_HINT`) when DVC runs it (DVC
-  sets ``DVC_STAGE`` for every stage command). :func:`run` also checks that the numerics are
-  pinned (``or_gate/environment.py``) before and after the command's work.
+  sets ``DVC_STAGE`` for every stage command). Before the command's work, :func:`run`
+  refuses to run another checkout's code or other versions than the pinned ones, and checks
+  that the numerics are pinned, again after it (``or_gate/environment.py``).
 * :func:`stage_arguments`: the command line every stage shares, ``--params`` and its paths.
   Every path a stage reads or writes reaches it as an argument (``dvc.yaml`` is the wiring
   diagram).
@@ -77,6 +78,14 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
         sys.exit(status)
 
     try:
+        problem = environment.check_checkout() or environment.check_versions(
+            environment.library_checkout()
+        )
+        if problem:
+            raise StageError(problem)
+        note = environment.overridden_note()
+        if note:
+            print(f"{prog}: {note}", file=sys.stderr)
         environment.check_pinned()
         main(argv)
         environment.check_pinned()  # again, now that TensorFlow may be loaded
@@ -103,11 +112,12 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
 
 
 def stage_arguments(
-    argv: list[str], script: str, doc: str | None, paths: tuple[str, ...], *, variant=False
+    argv: list[str], module: str, doc: str | None, paths: tuple[str, ...], *, variant=False
 ) -> argparse.Namespace:
-    """Parse ``argv``: ``--params`` (default params.yaml), ``--variant`` if asked for, and one
-    required ``--<name>`` path per entry of ``paths`` (``args.<name_with_underscores>``)."""
-    parser = argparse.ArgumentParser(prog=f"python {script}", description=doc)
+    """Parse ``argv`` of the stage ``module`` (``stages.train``): ``--params`` (default
+    params.yaml), ``--variant`` if asked for, and one required ``--<name>`` path per entry of
+    ``paths`` (``args.<name_with_underscores>``)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     if variant:
         parser.add_argument("--variant", required=True)
@@ -162,10 +172,14 @@ def load_tensorflow() -> None:
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import keras  # noqa: F401
+            import keras
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # where the CUDA probe and its error happen
+            # ~/.keras/keras.json can set another float type or epsilon (binary cross-entropy
+            # clips by it): the defaults, whatever that file says (checked by check_pinned)
+            keras.config.set_floatx(environment.KERAS_FLOATX)
+            keras.config.set_epsilon(environment.KERAS_EPSILON)
         finally:
             os.dup2(real_stderr, 2)
             os.close(real_stderr)

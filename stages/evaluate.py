@@ -8,7 +8,7 @@ are evaluated at once, with Keras' own activations) and the training records
 records ``data/evaluation/<variant>/{predictions,decision_surface}.csv``
 (``or_gate/files/records.py``).
 
-    python stages/evaluate.py --data-dir data/prepared --models-dir models \
+    python -m stages.evaluate --data-dir data/prepared --models-dir models \
         --training-dir data/training --metrics-dir metrics --evaluation-dir data/evaluation
 """
 
@@ -51,7 +51,7 @@ def load_variant(models_dir: Path, name: str, replicates: int):
 
 
 def main(argv: list[str]) -> None:
-    args = stage_arguments(argv, "stages/evaluate.py", __doc__, PATHS)
+    args = stage_arguments(argv, "stages.evaluate", __doc__, PATHS)
 
     params = load_params(args.params)
     x_test, y_test = read_split(args.data_dir / "test.csv")

@@ -15,7 +15,7 @@ Writes into ``--figures-dir`` (PNG, listed as image plots in ``dvc.yaml``):
 and into ``--charts-dir`` the data of ``dvc plots show``'s charts (``or_gate/figures.py``).
 No TensorFlow here.
 
-    python stages/plot.py --training-dir data/training --evaluation-dir data/evaluation \
+    python -m stages.plot --training-dir data/training --evaluation-dir data/evaluation \
         --metrics-dir metrics --figures-dir plots/figures --charts-dir plots/charts
 """
 
@@ -33,7 +33,7 @@ PATHS = ("training-dir", "evaluation-dir", "metrics-dir", "figures-dir", "charts
 
 
 def main(argv: list[str]) -> None:
-    args = stage_arguments(argv, "stages/plot.py", __doc__, PATHS)
+    args = stage_arguments(argv, "stages.plot", __doc__, PATHS)
     params = load_params(args.params)
 
     tables = {

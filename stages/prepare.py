@@ -6,7 +6,7 @@ the output directory. Validation is the LAST ``validation_split`` of the trainin
 before any shuffling, exactly as ``keras.Model.fit(validation_split=...)`` takes it. No
 TensorFlow here: this stage runs in about a second.
 
-    python stages/prepare.py --params params.yaml --raw-dir data/raw --out-dir data/prepared
+    python -m stages.prepare --params params.yaml --raw-dir data/raw --out-dir data/prepared
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from or_gate.runtime import DataError, phase, run, stage_arguments
 
 
 def main(argv: list[str]) -> None:
-    args = stage_arguments(argv, "stages/prepare.py", __doc__, ("raw-dir", "out-dir"))
+    args = stage_arguments(argv, "stages.prepare", __doc__, ("raw-dir", "out-dir"))
     params = load_params(args.params)
 
     train_path, test_path = args.raw_dir / TRAIN_FILE, args.raw_dir / TEST_FILE

@@ -12,7 +12,7 @@ Replicate k starts from the weights ``build_model`` draws after
 ``numpy.random.default_rng(seed + k)``. All replicates train together in one compiled graph
 (``or_gate/training.py``).
 
-    python stages/train.py --variant sigmoid --data-dir data/prepared \
+    python -m stages.train --variant sigmoid --data-dir data/prepared \
         --model-dir models/sigmoid --records-dir data/training/sigmoid
 """
 
@@ -40,7 +40,7 @@ def progress_line(variant: str, epoch: int, epochs: int, last: dict, started: fl
 
 
 def main(argv: list[str]) -> None:
-    args = stage_arguments(argv, "stages/train.py", __doc__, PATHS, variant=True)
+    args = stage_arguments(argv, "stages.train", __doc__, PATHS, variant=True)
     params = load_params(args.params)
     if args.variant not in params.variants:
         raise ParamsError(

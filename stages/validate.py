@@ -6,31 +6,24 @@ depends on; the marker's bytes never change, so a re-validation re-runs nothing,
 validation fails DVC has deleted the marker and nothing downstream can run (not even under
 ``dvc repro --keep-going``). Pure Python, no TensorFlow: it takes milliseconds.
 
-    python stages/validate.py params.yaml --out data/validated.txt
+    python -m stages.validate --params params.yaml --out data/validated.txt
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from or_gate import plan
 from or_gate.params import load_params
-from or_gate.runtime import run
+from or_gate.runtime import run, stage_arguments
 
 VALIDATED = "params.yaml passed validation (or_gate/params.py)\n"
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python stages/validate.py", description=__doc__)
-    parser.add_argument("params", nargs="?", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, help="the marker file every stage depends on")
-    args = parser.parse_args(argv)
+    args = stage_arguments(argv, "stages.validate", __doc__, ("out",))
     params = load_params(args.params)
     plan.check_weights_fit(params)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(VALIDATED, encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(VALIDATED, encoding="utf-8")
     print(
         f"{args.params}: valid (depth {params.depth}, {params.replicates} replicates, "
         f"variants: {', '.join(params.variants)})"

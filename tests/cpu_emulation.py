@@ -1,6 +1,6 @@
 """Train, diagnose and evaluate a tiny network; print a digest of every result's bytes.
 
-Run by tests/test_numerics.py in a fresh process whose environment emulates a CPU (caps on
+Run by tests/test_environment.py in a fresh process whose environment emulates a CPU (caps on
 the instruction sets NumPy, oneDNN and XLA may use)::
 
     python tests/cpu_emulation.py pinned     # as a stage runs: the project's pins in force

@@ -146,6 +146,25 @@ def make_small_repo(target: Path, **params) -> Path:
     return target
 
 
+def wait_for_queue(repo: Path, timeout: float = 600) -> str:
+    """Poll ``dvc queue status`` until nothing is queued or running; return the last status."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = run(["dvc", "queue", "status"], repo).stdout
+        if " Queued" not in status and " Running" not in status:
+            return status
+        assert time.monotonic() < deadline, f"queue not done after {timeout} s:\n{status}"
+        time.sleep(3)
+
+
+def lock_hashes(lock_text: str, stage: str) -> dict[str, str]:
+    """{dependency path: md5} of one stage in a dvc.lock's text."""
+    lock = yaml.safe_load(lock_text)
+    return {dep["path"]: dep.get("md5") for dep in lock["stages"][stage].get("deps", [])}
+
+
 def duplicate(repo: Path, target: Path) -> Path:
     """A copy of a reproduced repository, DVC cache included: no retraining needed."""
     shutil.copytree(repo, target, symlinks=True)

@@ -96,7 +96,8 @@ def run_prepare(raw_dir, out_dir, params=REPO / "params.yaml"):
     return subprocess.run(
         [
             sys.executable,
-            "stages/prepare.py",
+            "-m",
+            "stages.prepare",
             "--params",
             str(params),
             "--raw-dir",

@@ -35,17 +35,29 @@ EMULATED_CPUS = {
         "TF_ENABLE_ONEDNN_OPTS": "0",
     },
 }
-# A user environment that asks for the opposite of every pin.
+# A user environment that asks for the opposite of every pin, and sets every other variable
+# known to change the numerics or to crash the start-up: the sealed list of issue 21.
 HOSTILE = {
     "NPY_DISABLE_CPU_FEATURES": "",
+    "NPY_ENABLE_CPU_FEATURES": "X86_V3",  # beside NPY_DISABLE_CPU_FEATURES: NumPy refuses
     "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
-    "XLA_FLAGS": "--xla_cpu_max_isa=AVX512 --xla_cpu_enable_fast_math=false",
+    "ONEDNN_DEFAULT_FPMATH_MODE": "BF16",
+    "DNNL_DEFAULT_FPMATH_MODE": "BF16",
+    "XLA_FLAGS": "--xla_cpu_max_isa=AVX512 --xla_cpu_enable_fast_math=true",
+    "TF_XLA_FLAGS": "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit",
     "TF_ENABLE_ONEDNN_OPTS": "1",
+    "TF_SET_ONEDNN_FPMATH_MODE": "BF16",
+    "TF_ENABLE_ZENDNN_OPTS": "1",
+    "TF_DETERMINISTIC_OPS": "0",
+    "KERAS_BACKEND": "jax",  # not installed: Keras would fail to import
+    "CUDA_VISIBLE_DEVICES": "0",
 }
+# Variables in the sealed namespaces that only set logging or thread counts: kept.
+HARMLESS_VALUES = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": "2"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (*environment.PINNED, "XLA_FLAGS")}
+    env = {k: v for k, v in os.environ.items() if not environment.sealed(k)}
     return {
         **env,
         "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -97,14 +109,30 @@ def test_every_emulated_cpu_computes_the_same_bytes_when_pinned(tmp_path):
     assert floor["reloaded_equal"] == "True"
 
 
-def test_pin_overrides_the_users_environment_and_keeps_other_xla_flags():
-    environ = dict(HOSTILE)
-    environment.pin_environment(environ)
-    for name, value in environment.PINNED.items():
-        assert environ[name] == value
-    assert environ["XLA_FLAGS"].split() == [
-        "--xla_cpu_enable_fast_math=false",
-        "--xla_cpu_max_isa=SSE4_2",
+def test_pinning_removes_every_sealed_variable_and_keeps_the_rest():
+    environ = {**HOSTILE, **HARMLESS_VALUES, "PATH": "/bin", "OMP_NUM_THREADS": "1"}
+    changed = environment.pin_environment(environ)
+    assert environ == {
+        **environment.PINNED,
+        **HARMLESS_VALUES,
+        "PATH": "/bin",
+        "OMP_NUM_THREADS": "1",
+    }
+    assert changed == HOSTILE  # every hostile value is reported as overridden
+    assert environment.pin_environment(environ) == {}  # pinning twice changes nothing
+
+
+def test_a_command_notes_which_of_the_users_variables_it_overrode(tmp_path):
+    code = "from or_gate.runtime import run\nrun(lambda argv: print('ran'))\n"
+    env = clean_env(XLA_FLAGS="--xla_cpu_enable_fast_math=true", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ran\n"
+    assert result.stderr.splitlines() == [
+        "-c: note: the project sets its own numerical environment (or_gate/environment.py); "
+        "ignored: XLA_FLAGS='--xla_cpu_enable_fast_math=true'"
     ]
 
 
@@ -143,7 +171,8 @@ def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, 
     repo = duplicate(mini_repo, tmp_path / "repo")
     before = fingerprint(repo)
     report = tmp_path / "environment.jsonl"
-    env = {**os.environ, **HOSTILE, environment.REPORT_VARIABLE: str(report)}
+    home = keras_json(tmp_path)  # a keras.json that asks for float64 and another epsilon
+    env = {**os.environ, **HOSTILE, "HOME": str(home), environment.REPORT_VARIABLE: str(report)}
     result = subprocess.run(
         ["dvc", "repro", "-f"], cwd=repo, env=env, capture_output=True, text=True
     )
@@ -167,8 +196,42 @@ def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, 
     for stage, entry in seen.items():
         for name, value in environment.PINNED.items():
             assert entry[name] == value, (stage, name)
-        assert entry["XLA_FLAGS"].split()[-1] == "--xla_cpu_max_isa=SSE4_2", stage
+        assert entry["unpinned"] == [], stage
         assert entry.get("numpy_dispatch_enabled", []) == [], stage
         assert entry.get("tensorflow_onednn_enabled", False) is False, stage
-    assert seen[("train", "sigmoid")]["tensorflow_onednn_enabled"] is False
-    assert seen[("evaluate", None)]["tensorflow_onednn_enabled"] is False
+    for stage in (("train", "sigmoid"), ("evaluate", None)):
+        assert seen[stage]["tensorflow_onednn_enabled"] is False
+        assert seen[stage]["keras"] == {
+            "backend": "tensorflow",
+            "floatx": "float32",
+            "epsilon": 1e-7,
+        }
+    assert "ignored: CUDA_VISIBLE_DEVICES='0', DNNL_DEFAULT_FPMATH_MODE='BF16'" in result.stderr
+
+
+def keras_json(tmp_path):
+    """A home directory whose ~/.keras/keras.json sets float64 and epsilon 1e-3."""
+    home = tmp_path / "home"
+    (home / ".keras").mkdir(parents=True)
+    config = {"floatx": "float64", "epsilon": 0.001, "backend": "tensorflow"}
+    (home / ".keras/keras.json").write_text(json.dumps(config))
+    return home
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.xdist_group("mini")
+@pytest.mark.parametrize("name", [*HOSTILE, "HOME (keras.json)"])
+def test_each_sealed_variable_alone_changes_no_byte(mini_repo, tmp_path, name):
+    """`dvc repro -f` under one hostile variable reproduces the committed bytes exactly."""
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    hostile = (
+        {"HOME": str(keras_json(tmp_path))} if name.startswith("HOME") else {name: HOSTILE[name]}
+    )
+    env = {**{k: v for k, v in os.environ.items() if not environment.sealed(k)}, **hostile}
+    result = subprocess.run(
+        ["dvc", "repro", "-f"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert fingerprint(repo) == before, name

@@ -73,13 +73,15 @@ def test_a_diverging_variant_finishes_with_its_divergence_counted(reproduced_rep
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     common = ["--params", str(tmp_path / "params.yaml"), "--data-dir", "data/prepared"]
     outputs = ["--model-dir", str(tmp_path / "m/boom"), "--records-dir", str(tmp_path / "t/boom")]
-    script = str(REPO / "stages/train.py")
-    train = run([sys.executable, script, *common, "--variant", "boom", *outputs], reproduced_repo)
+    train = run(
+        [sys.executable, "-m", "stages.train", *common, "--variant", "boom", *outputs],
+        reproduced_repo,
+    )
     assert "train@boom: 2 of 2 replicates diverged (non-finite loss or weights)" in train.stdout
     inputs = ["--models-dir", str(tmp_path / "m"), "--training-dir", str(tmp_path / "t")]
     outputs = ["--metrics-dir", str(tmp_path / "metrics"), "--evaluation-dir", str(tmp_path / "e")]
-    script = str(REPO / "stages/evaluate.py")
-    evaluate = run([sys.executable, script, *common, *inputs, *outputs], reproduced_repo)
+    stage = [sys.executable, "-m", "stages.evaluate"]
+    evaluate = run([*stage, *common, *inputs, *outputs], reproduced_repo)
     assert "success 0.00, collapse 1.00" in evaluate.stdout
     assert "diverged 2 of 2" in evaluate.stdout
     metrics = yaml.safe_load((tmp_path / "metrics/boom.json").read_text())
@@ -113,7 +115,8 @@ def validate(tmp_path, **changes) -> subprocess.CompletedProcess:
         node, *path = key.split(".")
         (params[node] if path else params).__setitem__(path[0] if path else node, value)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    command = [sys.executable, "stages/validate.py", str(tmp_path / "params.yaml")]
+    command = [sys.executable, "-m", "stages.validate", "--params", str(tmp_path / "params.yaml")]
+    command += ["--out", str(tmp_path / "validated.txt")]
     return run(command, REPO, check=False)
 
 
@@ -207,7 +210,7 @@ def test_a_test_file_missing_a_truth_table_input_is_refused(tmp_path):
     (tmp_path / "OR-gate.data.csv").write_text((raw / "OR-gate.data.csv").read_text())
     (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n0,1,1\n1,0,1\n0,0,0\n")
     paths = ["--raw-dir", str(tmp_path), "--out-dir", str(tmp_path / "out")]
-    result = run([sys.executable, "stages/prepare.py", *paths], REPO, check=False)
+    result = run([sys.executable, "-m", "stages.prepare", *paths], REPO, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"prepare: error: {tmp_path / 'OR-gate-test.data.csv'}: no row for the truth-table "

@@ -228,7 +228,7 @@ def test_broken_rules_cannot_be_used(gated, tmp_path):
         text=True,
         env=quiet_env(),
     )
-    assert result.returncode == 2 and "exactly one of max_drop" in result.stderr
+    assert result.returncode == 2 and "expected exactly one of max_drop" in result.stderr
 
 
 def gate_with(repo: Path, rules: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -250,9 +250,9 @@ def test_an_intended_change_declared_with_the_commit_lands(gated, tmp_path):
     declared = gate_with(
         gated,
         "intended:\n"
-        "  - {metric: new_rate, reason: a new measurement}\n"
-        "  - {metric: test.accuracy, variants: relu, reason: a harder test set}\n"
-        "  - {metric: born_dead_rate, reason: never happens}\n",
+        "  - {metrics: [new_rate], variants: [relu], reason: a new measurement}\n"
+        "  - {metrics: [test.accuracy], variants: [relu], reason: a harder test set}\n"
+        "  - {metrics: [born_dead_rate], variants: [sigmoid], reason: never happens}\n",
         tmp_path,
     )
     assert declared.returncode == 0, declared.stderr
@@ -260,16 +260,20 @@ def test_an_intended_change_declared_with_the_commit_lands(gated, tmp_path):
     assert "ok: intended: a new measurement (was: key appeared)" in declared.stdout
     assert "ok: intended: a harder test set (was: max drop 0.02 exceeded)" in declared.stdout
     assert (
-        "check_metrics: note: declared change not seen (* born_dead_rate: never happens); "
+        "check_metrics: note: declared change not seen (sigmoid born_dead_rate: never happens); "
         "remove it from" in declared.stdout
+    )
+    # the summary line itself says which checks held only by a declared change, and why
+    assert declared.stdout.strip().splitlines()[-1] == (
+        "check_metrics: all 47 checks hold against HEAD, 2 of them only by a declared change: "
+        "a new measurement (relu new_rate); a harder test set (relu test.accuracy)"
     )
 
 
 def test_a_declared_change_never_excuses_the_science(gated, tmp_path):
     edit(gated, "sigmoid", lambda d: d["test"].update(accuracy=0.5))
-    result = gate_with(
-        gated, "intended:\n  - {metric: 'test.*', reason: a new test set}\n", tmp_path
-    )
+    declared = "{metrics: [test.accuracy], variants: [sigmoid], reason: a new test set}"
+    result = gate_with(gated, f"intended:\n  - {declared}\n", tmp_path)
     assert result.returncode == 1
     assert failing_lines(result) == [
         "check_metrics: FAIL sigmoid test.accuracy: the science does not hold at depth=1 "
@@ -277,9 +281,105 @@ def test_a_declared_change_never_excuses_the_science(gated, tmp_path):
     ]
 
 
-def test_an_intended_entry_needs_a_reason(gated, tmp_path):
-    result = gate_with(gated, "intended:\n  - {metric: new_rate}\n", tmp_path)
-    assert result.returncode == 2
-    assert "intended[0]: expected 'metric', optional 'variants' and a non-empty 'reason'" in (
-        result.stderr
+def refused(result) -> str:
+    """The one line of a gate that refused its rules (exit 2)."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (  # a misspelt metric would check nothing
+            "limits:\n  - {metric: success-rate, max_drop: 0.2}\n",
+            "limits[0]: metric 'success-rate' matches nothing (did you mean 'success_rate'?)",
+        ),
+        (
+            "limits:\n  - {metric: success_rate, variants: rleu, max_drop: 0.2}\n",
+            "limits[0]: variants 'rleu' matches nothing (did you mean 'relu'?)",
+        ),
+        (
+            "expectations:\n  - {variant: relu, metric: colapse_rate, at_least: 0.8}\n",
+            "expectations[0]: metric 'colapse_rate' matches nothing "
+            "(did you mean 'collapse_rate'?)",
+        ),
+        (  # a misspelt `when:` key would never apply
+            "expectations:\n  - {variant: relu, metric: collapse_rate, at_least: 0.8, "
+            "when: {dpeth: 10}}\n",
+            "expectations[0].when: parameter 'dpeth' matches nothing (did you mean 'depth'?)",
+        ),
+        (  # a catch-all would excuse any regression
+            "limits:\n  - {metric: success_rate, max_drop: 0.2}\n"
+            "intended:\n  - {metrics: ['*'], variants: [relu], reason: anything goes}\n",
+            "intended[0].metrics[0]: '*' is not allowed: String should match pattern",
+        ),
+        (
+            "limits:\n  - {metric: success_rate, max_drop: 0.2}\n"
+            "intended:\n  - {metrics: [success_rate], variants: ['*'], reason: anything}\n",
+            "intended[0].variants[0]: '*' is not allowed: String should match pattern",
+        ),
+        (
+            "limits:\n  - {metric: success_rate, max_drop: 0.2}\n"
+            "intended:\n  - {metrics: [succes_rate], variants: [relu], reason: renamed}\n",
+            "intended[0]: metric 'succes_rate' matches nothing (did you mean 'success_rate'?)",
+        ),
+        (
+            "limits:\n  - {metric: success_rate, max_drop: 0.2}\n"
+            "intended:\n  - {metrics: [success_rate], variants: [relu]}\n",
+            "intended[0].reason: missing",
+        ),
+        (
+            "limits:\n  - {metric: success_rate, max_drop: -0.1}\n",
+            "limits[0].max_drop: -0.1 is not allowed: Input should be greater than or equal to 0",
+        ),
+        (  # an expectation without a bound can never fail
+            "expectations:\n  - {variant: relu, metric: collapse_rate}\n",
+            "expectations[0]: expected at_least and/or at_most (without one it can never fail)",
+        ),
+        (
+            "limits:\n  - {metric: test.accuracy, max_drop: 0.1, max_rise: 0.1}\n",
+            "limits[0]: expected exactly one of max_drop, max_rise, max_change",
+        ),
+        ("", "the rules file is empty; the gate would check nothing"),
+        ("intended: []\n", "the document: no limits and no expectations: the gate would check"),
+    ],
+)
+def test_a_rule_that_would_switch_a_check_off_is_refused_naming_it(gated, tmp_path, rules, message):
+    path = tmp_path / "rules.yaml"
+    path.write_text(rules)
+    command = [sys.executable, str(REPO / "tools/check_metrics.py"), "--rules", str(path)]
+    result = subprocess.run(command, cwd=gated, capture_output=True, text=True, env=quiet_env())
+    assert refused(result).startswith(f"check_metrics: error: {path}: {message}")
+
+
+def test_an_empty_baseline_revision_is_refused(gated):
+    assert refused(gate(gated, "--baseline", "")) == (
+        "check_metrics: error: --baseline: an empty revision; give a commit, branch or tag (HEAD)"
     )
+
+
+def test_a_move_of_exactly_the_limit_passes_and_the_least_more_fails(gated, tmp_path):
+    rules = "limits:\n  - {metric: success_rate, variants: relu, max_drop: 0.2}\n"
+    edit(gated, "relu", lambda d: d.update(success_rate=0.4))  # 0.6 - 0.4 in floats: 0.2000...
+    exactly = gate_with_only(gated, rules, tmp_path)
+    assert exactly.returncode == 0, exactly.stderr
+    edit(gated, "relu", lambda d: d.update(success_rate=0.4 - 1e-9))
+    assert "max drop 0.2 exceeded" in gate_with_only(gated, rules, tmp_path).stderr
+
+
+def test_a_limit_applies_only_to_the_variants_it_names(gated, tmp_path):
+    rules = "limits:\n  - {metric: success_rate, variants: relu, max_drop: 0.1}\n"
+    edit(gated, "sigmoid", lambda d: d.update(success_rate=0.5))  # sigmoid: no limit named
+    assert gate_with_only(gated, rules, tmp_path).returncode == 0
+    edit(gated, "relu", lambda d: d.update(success_rate=0.4))
+    assert failing_lines(gate_with_only(gated, rules, tmp_path)) == [
+        "check_metrics: FAIL relu success_rate: max drop 0.1 exceeded (baseline 0.6, now 0.4)"
+    ]
+
+
+def gate_with_only(repo: Path, rules: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    path = tmp_path / "only.yaml"
+    path.write_text(rules)
+    command = [sys.executable, str(REPO / "tools/check_metrics.py"), "--rules", str(path)]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, env=quiet_env())

@@ -15,9 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from or_gate.params import read_yaml
 from or_gate.runtime import StageError, run
-
-import yaml
 
 from analysis.gate import (
     ERROR,
@@ -25,10 +24,12 @@ from analysis.gate import (
     apply_intended,
     cell,
     check_expectations,
+    check_rules_match,
     collect_metrics,
     compare,
     load_rules,
     markdown,
+    summary,
 )
 
 
@@ -47,13 +48,13 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     rules = load_rules(args.rules)
-    try:
-        params = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise StageError(f"{args.params}: cannot read ({error.__class__.__name__})") from None
+    params = read_yaml(args.params) or {}  # as DVC and the stages read it
     now, baseline = collect_metrics(args.repo, args.baseline)
     if not now and not baseline:
         raise StageError("no metrics files found in the workspace or at the baseline")
+    check_rules_match(
+        rules, [now] if args.expectations_only else [now, baseline], params, args.rules
+    )
     science = check_expectations(now, rules.expectations, params)
     if args.expectations_only and not science:
         raise StageError(f"no expectation in {args.rules} applies to {args.params}")
@@ -62,15 +63,16 @@ def main(argv: list[str]) -> None:
     rows = moves + science
     table = markdown(rows, args.baseline)
     print(table)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(f"### Metrics gate against `{args.baseline}`\n\n{table}\n\n")
 
     for change in unused if not args.expectations_only else []:
         print(
-            f"check_metrics: note: declared change not seen ({change.variants} {change.metric}: "
-            f"{change.reason}); remove it from {args.rules} once it has landed"
+            f"check_metrics: note: declared change not seen ({', '.join(change.variants)} "
+            f"{', '.join(change.metrics)}: {change.reason}); remove it from {args.rules} once "
+            "it has landed"
         )
     failures = [r for r in rows if r.verdict != PASS]
     for row in failures:
@@ -83,9 +85,8 @@ def main(argv: list[str]) -> None:
         sys.exit(2)
     if failures:
         sys.exit(1)
-    checked = sum(1 for r in rows if r.metric != "(file)")
     against = "the science" if args.expectations_only else args.baseline
-    print(f"\ncheck_metrics: all {checked} checks hold against {against}")
+    print("\n" + summary(rows, against))
 
 
 if __name__ == "__main__":

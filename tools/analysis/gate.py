@@ -1,153 +1,195 @@
-"""The metrics gate: fail when results drift from the committed baseline.
+"""The metrics gate: fail when results drift from the committed baseline, and fail loudly.
 
 Run as ``python tools/check_metrics.py [--baseline REV] [--rules .ci/metric_rules.yaml]``.
 
 Compares every metrics file DVC tracks (``metrics/<variant>.json``) in the workspace with the
 same file at ``REV`` (default ``HEAD``: the committed results), key by key, through DVC's own
-Python API (``Repo.metrics.show``), and applies the rules in ``--rules`` (data, not code):
+Python API (``Repo.metrics.show``), and applies the rules in ``--rules`` (data, not code),
+declared here once (:class:`Rules`) and validated like ``params.yaml``, one line per bad entry:
 
 * ``limits``: per metric pattern (and variant pattern), the largest allowed ``max_drop``,
-  ``max_rise`` or ``max_change`` against the baseline;
+  ``max_rise`` or ``max_change`` against the baseline (a number >= 0);
 * ``expectations``: absolute bounds (``at_least``/``at_most``) that encode the science, each
   applying only ``when`` the workspace's params.yaml has the given values;
-* ``intended``: changes declared in the commit that makes them (a new key, a moved value,
-  each with its ``reason``). A failed comparison they cover passes with the reason shown; a
-  broken expectation never does. Declarations that covered nothing are reported, so they can
-  be removed once the change has landed.
+* ``intended``: changes declared in the commit that makes them, naming their metrics and
+  variants explicitly (no patterns: a catch-all would excuse any regression), with a
+  ``reason``. A failed comparison they cover passes with the reason shown, in the table and in
+  the summary line; a broken expectation never does. Declarations that covered nothing are
+  noted, so they can be removed once the change has landed.
 
-It fails on a broken rule, a metrics file or key that appeared or disappeared, and a value
-that is not a finite number; it cannot compare when a file cannot be read or parsed or REV is
-unknown. ``dvc metrics diff`` gives no verdict and exits 0 even then, hence this gate.
-
-Prints a Markdown table (variant, metric, baseline, now, change, limit, verdict), appends it to
-``$GITHUB_STEP_SUMMARY`` when that is set, and names the variant and key on every failing line.
-Exit status: 0 all holds, 1 regression, 2 could not compare.
+A rule that can match nothing is a typo that would switch a check off, so the gate refuses
+(exit 2, naming the entry) a limit whose metric or variant pattern matches no metric or
+variant, an expectation whose metric no variant has, a ``when`` key that is no parameter, and
+an intended entry naming a metric or variant that does not exist. It fails (exit 1) on a
+broken rule, a metrics file or key that appeared or disappeared, and a value that is not a
+finite number; it cannot compare (exit 2) when a file cannot be read or parsed, REV is unknown
+or empty, or the rules file is empty. ``dvc metrics diff`` gives no verdict and exits 0 even
+then, hence this gate.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any
 
+from or_gate.params import read_yaml, suggestion
 from or_gate.runtime import StageError
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 PASS, FAIL, ERROR = "ok", "FAIL", "ERROR"
+FILE = "(file)"  # the "metric" of a metrics file that appeared or disappeared
+# A move is compared with its limit after float subtraction (0.6 - 0.4 is 0.19999999999999996),
+# so a move of exactly the limit is allowed this much rounding; anything larger fails.
+FLOAT_SLACK = 1e-12
+
+Tolerance = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Bound = Annotated[float, Field(allow_inf_nan=False)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Name = Annotated[str, StringConstraints(pattern=r"^[^*?\[\]]+$")]  # explicit: no pattern
 
 
-LIMIT_KINDS = ("max_drop", "max_rise", "max_change")
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-@dataclass(frozen=True)
-class Limit:
-    metric: str  # fnmatch pattern over dotted keys, e.g. "test.*"
-    variants: str
-    kind: str  # one of LIMIT_KINDS
-    bound: float
+class Limit(Rule):
+    metric: Text  # fnmatch pattern over dotted keys, e.g. "test.*"
+    variants: Text = "*"
+    max_drop: Tolerance | None = None
+    max_rise: Tolerance | None = None
+    max_change: Tolerance | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Limit:
+        if len(self.bounds) != 1:
+            raise ValueError("expected exactly one of max_drop, max_rise, max_change")
+        return self
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        kinds = {"max_drop": self.max_drop, "max_rise": self.max_rise}
+        kinds["max_change"] = self.max_change
+        return {kind: bound for kind, bound in kinds.items() if bound is not None}
+
+    @property
+    def kind(self) -> str:
+        return next(iter(self.bounds))
+
+    @property
+    def bound(self) -> float:
+        return self.bounds[self.kind]
 
 
-@dataclass(frozen=True)
-class Expectation:
-    variant: str
-    metric: str
-    at_least: float | None
-    at_most: float | None
-    when: dict = field(default_factory=dict)
+class Expectation(Rule):
+    variant: Name
+    metric: Name
+    at_least: Bound | None = None
+    at_most: Bound | None = None
+    when: dict[Text, str | int | float | bool] = {}
+
+    @model_validator(mode="after")
+    def _a_bound_that_can_fail(self) -> Expectation:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("expected at_least and/or at_most (without one it can never fail)")
+        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
+            raise ValueError(f"at_least {self.at_least:g} is above at_most {self.at_most:g}")
+        return self
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise StageError(f"{where}: {value!r} is not a finite number")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class Intended:
+class Intended(Rule):
     """A change to the results declared with the commit that makes it."""
 
-    metric: str  # fnmatch pattern; "(file)" for a metrics file that appears or disappears
-    variants: str
-    reason: str
+    metrics: list[Name] = Field(min_length=1)  # dotted keys, or "(file)"
+    variants: list[Name] = Field(min_length=1)
+    reason: Text
 
 
-class Rules(NamedTuple):
-    limits: list[Limit]
-    expectations: list[Expectation]
-    intended: list[Intended]
+class Rules(Rule):
+    limits: list[Limit] = []
+    expectations: list[Expectation] = []
+    intended: list[Intended] = []
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> Rules:
+        if not (self.limits or self.expectations):
+            raise ValueError("no limits and no expectations: the gate would check nothing")
+        return self
 
 
-SECTIONS = ("limits", "expectations", "intended")
+def _describe(error: dict) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    where = where.lstrip(".") or "the document"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if error["type"] == "missing":
+        return f"{where}: missing"
+    value = f"{error['input']!r} is not allowed: " if error["type"] != "value_error" else ""
+    return f"{where}: {value}{error['msg'].removeprefix('Value error, ')}"
 
 
 def load_rules(path: Path) -> Rules:
+    """The rules file, validated; :class:`StageError` with one line naming a bad entry."""
+    from pydantic import ValidationError
+
+    document = read_yaml(path)
+    if not document:
+        raise StageError(f"{path}: the rules file is empty; the gate would check nothing")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise StageError(f"{path}: rules file not found") from None
-    except yaml.YAMLError as error:
-        raise StageError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
-    unknown = set(document) - set(SECTIONS)
-    if unknown:
+        return Rules.model_validate(document)
+    except ValidationError as error:
+        raise StageError(f"{path}: {_describe(error.errors()[0])}") from None
+
+
+def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(document, dict):
+        return {prefix.rstrip("."): document}
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        flat.update(flatten(value, f"{prefix}{key}."))
+    return flat
+
+
+def check_rules_match(rules: Rules, metrics: list[dict], params: dict, path: Path) -> None:
+    """Refuse a rule that cannot match anything (a typo that would switch a check off).
+    ``metrics``: the sides compared ({variant: flat metrics}); ``params``: the workspace's."""
+    variants = {v for side in metrics for v in side}
+    keys = {
+        k
+        for side in metrics
+        for values in side.values()
+        if isinstance(values, dict)
+        for k in values
+    }
+    known = sorted(keys)
+
+    def refuse(where: str, what: str, value: str, choices) -> None:
         raise StageError(
-            f"{path}: unknown section {sorted(unknown)}; allowed: {', '.join(SECTIONS)}"
+            f"{path}: {where}: {what} {value!r} matches nothing{suggestion(value, choices)}"
         )
-    return Rules(_limits(document, path), _expectations(document, path), _intended(document, path))
 
-
-def _intended(document: dict, path: Path) -> list[Intended]:
-    intended = []
-    for index, item in enumerate(document.get("intended") or []):
-        if set(item) - {"metric", "variants", "reason"} or not str(item.get("reason", "")).strip():
-            raise StageError(
-                f"{path}: intended[{index}]: expected 'metric', optional 'variants' and a "
-                f"non-empty 'reason'; got {sorted(item)}"
-            )
-        intended.append(
-            Intended(str(item["metric"]), str(item.get("variants", "*")), item["reason"])
-        )
-    return intended
-
-
-def _limits(document: dict, path: Path) -> list[Limit]:
-    limits = []
-    for index, item in enumerate(document.get("limits") or []):
-        where = f"{path}: limits[{index}]"
-        kinds = [k for k in LIMIT_KINDS if k in item]
-        extra = set(item) - {"metric", "variants", *LIMIT_KINDS}
-        if "metric" not in item or len(kinds) != 1 or extra:
-            raise StageError(
-                f"{where}: expected 'metric', optional 'variants' and exactly one of "
-                f"{', '.join(LIMIT_KINDS)}; got {sorted(item)}"
-            )
-        bound = _number(item[kinds[0]], f"{where}.{kinds[0]}")
-        limits.append(Limit(str(item["metric"]), str(item.get("variants", "*")), kinds[0], bound))
-    return limits
-
-
-def _expectations(document: dict, path: Path) -> list[Expectation]:
-    expectations = []
-    for index, item in enumerate(document.get("expectations") or []):
-        where = f"{path}: expectations[{index}]"
-        extra = set(item) - {"variant", "metric", "at_least", "at_most", "when"}
-        if {"variant", "metric"} - set(item) or extra or not {"at_least", "at_most"} & set(item):
-            raise StageError(
-                f"{where}: expected 'variant', 'metric', 'at_least' and/or 'at_most', "
-                f"optional 'when'; got {sorted(item)}"
-            )
-        expectations.append(
-            Expectation(
-                str(item["variant"]),
-                str(item["metric"]),
-                _number(item["at_least"], f"{where}.at_least") if "at_least" in item else None,
-                _number(item["at_most"], f"{where}.at_most") if "at_most" in item else None,
-                dict(item.get("when") or {}),
-            )
-        )
-    return expectations
+    for index, limit in enumerate(rules.limits):
+        if not any(fnmatch.fnmatchcase(key, limit.metric) for key in keys):
+            refuse(f"limits[{index}]", "metric", limit.metric, known)
+        if not any(fnmatch.fnmatchcase(variant, limit.variants) for variant in variants):
+            refuse(f"limits[{index}]", "variants", limit.variants, sorted(variants))
+    parameters = flatten(params)
+    for index, expected in enumerate(rules.expectations):
+        if expected.metric not in keys:
+            refuse(f"expectations[{index}]", "metric", expected.metric, known)
+        for key in expected.when:
+            if key not in parameters:
+                refuse(f"expectations[{index}].when", "parameter", key, sorted(parameters))
+    for index, change in enumerate(rules.intended):
+        for metric in change.metrics:
+            if metric != FILE and metric not in keys:
+                refuse(f"intended[{index}]", "metric", metric, known)
+        for variant in change.variants:
+            if variant not in variants:
+                refuse(f"intended[{index}]", "variant", variant, sorted(variants))
 
 
 @dataclass
@@ -160,15 +202,7 @@ class Row:
     limit: str = ""
     verdict: str = PASS
     note: str = ""
-
-
-def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(document, dict):
-        return {prefix.rstrip("."): document}
-    flat: dict[str, Any] = {}
-    for key, value in document.items():
-        flat.update(flatten(value, f"{prefix}{key}."))
-    return flat
+    excused_by: str = ""  # the reason of the intended change that made a failure pass
 
 
 def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
@@ -177,6 +211,8 @@ def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
     from dvc.repo import Repo
     from dvc.scm import RevError
 
+    if not baseline.strip():
+        raise StageError("--baseline: an empty revision; give a commit, branch or tag (HEAD)")
     try:
         with Repo(str(root)) as repo:
             shown = repo.metrics.show(revs=[baseline])
@@ -207,16 +243,21 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _moved(limit: Limit, change: float) -> float:
+    """How far a change goes in the direction the limit bounds."""
+    return {"max_drop": -change, "max_rise": change}.get(limit.kind, abs(change))
+
+
 def compare(now: dict, baseline: dict, limits: list[Limit]) -> list[Row]:
     rows = []
     for variant in sorted(set(now) | set(baseline)):
         if variant not in now or variant not in baseline:
             side = "appeared" if variant not in baseline else "disappeared"
-            rows.append(Row(variant, "(file)", verdict=FAIL, note=f"metrics file {side}"))
+            rows.append(Row(variant, FILE, verdict=FAIL, note=f"metrics file {side}"))
             continue
         for side, metrics in (("now", now[variant]), ("baseline", baseline[variant])):
             if isinstance(metrics, str):
-                rows.append(Row(variant, "(file)", verdict=ERROR, note=f"{side}: {metrics}"))
+                rows.append(Row(variant, FILE, verdict=ERROR, note=f"{side}: {metrics}"))
         if isinstance(now[variant], str) or isinstance(baseline[variant], str):
             continue
         for metric in sorted(set(now[variant]) | set(baseline[variant])):
@@ -237,13 +278,10 @@ def compare(now: dict, baseline: dict, limits: list[Limit]) -> list[Row]:
                     and fnmatch.fnmatchcase(variant, limit.variants)
                 ):
                     continue
-                row.limit = f"{limit.kind.replace('_', ' ')} {limit.bound:g}"
-                moved = {"max_drop": -row.change, "max_rise": row.change}.get(
-                    limit.kind, abs(row.change)
-                )
-                if moved > limit.bound + 1e-12:
-                    row.verdict = FAIL
-                    row.note = f"{limit.kind.replace('_', ' ')} {limit.bound:g} exceeded"
+                words = limit.kind.replace("_", " ")
+                row.limit = f"{words} {limit.bound:g}"
+                if _moved(limit, row.change) > limit.bound + FLOAT_SLACK:
+                    row.verdict, row.note = FAIL, f"{words} {limit.bound:g} exceeded"
     return rows
 
 
@@ -255,10 +293,9 @@ def apply_intended(rows: list[Row], intended: list[Intended]) -> list[Intended]:
         if row.verdict != FAIL:
             continue
         for index, change in enumerate(intended):
-            if fnmatch.fnmatchcase(row.metric, change.metric) and fnmatch.fnmatchcase(
-                row.variant, change.variants
-            ):
+            if row.metric in change.metrics and row.variant in change.variants:
                 row.verdict, row.note = PASS, f"intended: {change.reason} (was: {row.note})"
+                row.excused_by = change.reason
                 used.add(index)
                 break
     return [change for index, change in enumerate(intended) if index not in used]
@@ -287,6 +324,21 @@ def check_expectations(now: dict, expectations: list[Expectation], params: dict)
             row.verdict = FAIL
             row.note = "the science does not hold" + (f" at {when}" if when else "")
     return rows
+
+
+def summary(rows: list[Row], against: str) -> str:
+    """The last line when every check holds, naming the declared changes that excused any."""
+    checked = sum(1 for row in rows if row.metric != FILE)
+    excused: dict[str, list[str]] = {}
+    for row in rows:
+        if row.excused_by:
+            excused.setdefault(row.excused_by, []).append(f"{row.variant} {row.metric}")
+    line = f"check_metrics: all {checked} checks hold against {against}"
+    if excused:
+        count = sum(len(where) for where in excused.values())
+        reasons = "; ".join(f"{reason} ({', '.join(where)})" for reason, where in excused.items())
+        line += f", {count} of them only by a declared change: {reasons}"
+    return line
 
 
 def cell(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""The depth-sweep report: newest experiment per depth, exact intervals, the theory's range.
+"""The depth-sweep report: finished experiments only, exact intervals, the theory's range.
 
 Fed a `dvc exp show --json` document built here, so every expected number is known: the
 Clopper-Pearson bounds at 0/n and n/n have closed forms, and the theory's range is computed
@@ -30,6 +30,9 @@ def experiment(
     replicates: int = 16,
     width: int = 2,
     variants: dict = VARIANTS,
+    state: str = "success",
+    log: str | None = None,
+    epochs: int = 200,
 ):
     metrics = {
         f"metrics/{variant}.json": {
@@ -46,12 +49,18 @@ def experiment(
         "depth": depth,
         "replicates": replicates,
         "model": {"width": width},
+        "train": {"epochs": epochs},
         "variants": variants,
     }
     data = {"timestamp": timestamp, "params": {"params.yaml": {"data": params}}}
     if metrics:
         data["metrics"] = metrics
-    return {"name": name, "revs": [{"rev": name, "name": name, "data": data}]}
+    executor = {"state": state, "local": {"log": log, "returncode": 0 if state == "success" else 2}}
+    return {
+        "name": name,
+        "executor": executor,
+        "revs": [{"rev": name, "name": name, "data": data, "error": None}],
+    }
 
 
 def sweep_report(source, out_dir) -> subprocess.CompletedProcess:
@@ -61,14 +70,29 @@ def sweep_report(source, out_dir) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def report(tmp_path):
+    log = tmp_path / "failed.out"
+    log.write_text(
+        "Running stage 'validate':\n"
+        "validate: error: params.yaml: replicates: 0 is not allowed; expected an integer >= 1\n"
+        "validate: to undo what the failed run changed, ...\nERROR: failed to reproduce\n"
+    )
     shown = [
         {
             "rev": "workspace",
             "experiments": [
                 experiment("d1", 1, "2026-01-01T00:00:00", {"sigmoid": 0.0, "relu": 0.25}),
-                experiment("d2-old", 2, "2026-01-01T00:00:00", {"sigmoid": 0.5, "relu": 0.5}),
-                experiment("d2-new", 2, "2026-01-02T00:00:00", {"sigmoid": 0.0, "relu": 1.0}),
-                experiment("d3-failed", 3, "2026-01-03T00:00:00", {}),
+                experiment("d2", 2, "2026-01-02T00:00:00", {"sigmoid": 0.0, "relu": 1.0}),
+                experiment("d2-again", 2, "2026-01-03T00:00:00", {"sigmoid": 0.0, "relu": 1.0}),
+                # dvc exp show gives a failed experiment its baseline's metrics files
+                experiment(
+                    "d3-failed",
+                    3,
+                    "2026-01-03T00:00:00",
+                    {"sigmoid": 0.0, "relu": 0.25},
+                    state="failed",
+                    log=str(log),
+                ),
+                experiment("d4-queued", 4, "2026-01-04T00:00:00", {}, state="queued"),
             ],
         }
     ]
@@ -91,12 +115,12 @@ def binomial_central_range(trials: int, p: float, coverage: float = 0.95) -> tup
     return low / trials, high / trials
 
 
-def test_the_newest_finished_experiment_of_each_depth_is_reported(report):
-    out, _ = report
+def test_only_successful_experiments_are_drawn_and_the_rest_are_listed(report):
+    out, stdout = report
     table = pd.read_csv(out / "depth_sweep.csv")
     assert sorted(set(zip(table["depth"], table["experiment"], strict=True))) == [
         (1, "d1"),
-        (2, "d2-new"),
+        (2, "d2"),  # d2-again agrees on every setting: the same result, once
     ]
     assert table.set_index(["depth", "variant"])["collapse_rate"].to_dict() == {
         (1, "relu"): 0.25,
@@ -105,6 +129,51 @@ def test_the_newest_finished_experiment_of_each_depth_is_reported(report):
         (2, "sigmoid"): 0.0,
     }
     assert (out / "depth_sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stdout.splitlines()[:2] == [
+        "sweep_report: left out d3-failed (depth 3): validate: error: params.yaml: replicates: "
+        "0 is not allowed; expected an integer >= 1",
+        "sweep_report: left out d4-queued (depth 4): not finished (queued)",
+    ]
+
+
+def write_experiments(tmp_path, *experiments) -> object:
+    source = tmp_path / "exp.json"
+    source.write_text(json.dumps([{"rev": "workspace", "experiments": list(experiments)}]))
+    return source
+
+
+def test_experiments_with_other_settings_are_refused_naming_the_parameter(tmp_path):
+    source = write_experiments(
+        tmp_path,
+        experiment("d1", 1, "2026-01-01", {"sigmoid": 0.0}),
+        experiment("d1-short", 1, "2026-01-02", {"sigmoid": 1.0}, epochs=20),
+    )
+    result = sweep_report(source, tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "sweep_report: error: experiments 'd1' and 'd1-short' differ in train.epochs (200 and "
+        "20): a report groups only experiments whose other parameters agree; choose with "
+        "--experiments"
+    )
+    chosen = run(
+        [
+            *[sys.executable, str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)],
+            *["--experiments", "d1", "--out-dir", str(tmp_path / "out")],
+        ],
+        REPO,
+    )
+    assert "1 depths (1-1)" in chosen.stdout
+
+
+def test_variant_names_csv_readers_would_change_survive_the_table(tmp_path):
+    names = {name: VARIANTS["relu"] for name in ("nan", "null", "true", "on", "inf")}
+    source = write_experiments(
+        tmp_path, experiment("d1", 1, "2026-01-01", dict.fromkeys(names, 0.5), variants=names)
+    )
+    assert sweep_report(source, tmp_path / "out").returncode == 0
+    from analysis.sweep import read_table
+
+    assert sorted(r.variant for r in read_table(tmp_path / "out/depth_sweep.csv")) == sorted(names)
 
 
 def test_the_theory_table_gives_exact_intervals_and_the_theory_range(report):
@@ -133,7 +202,7 @@ def test_no_finished_experiment_is_one_clear_error(tmp_path):
     result = sweep_report(source, tmp_path / "out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "sweep_report: error: no finished experiments with metrics; run a sweep first (see --help)"
+        "sweep_report: error: no successful experiments; run a sweep first (see --help)"
     ]
 
 

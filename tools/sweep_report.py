@@ -1,8 +1,11 @@
 """Depth-sweep report (and the atlas): success and collapse against depth, with the theory.
 
-Reads the experiments DVC knows (``dvc exp show --json``, or a file saved from it) and, for
-each depth, width and variant, the newest result (only from the experiments named with
-``--experiments``, and only of the variants named with ``--variants``, if given). Writes
+Reads the experiments DVC knows (through DVC's API, or a saved ``dvc exp show --json``) and
+reports, for each depth, width and variant, the result of the experiments that finished
+successfully (only those named with ``--experiments``, and only the variants named with
+``--variants``, if given). Failed, queued and running experiments are listed with their reason
+and never drawn. The experiments must agree on every parameter but the depth, the width and
+the variants, or the report refuses, naming the parameter that differs. Writes
 into ``--out-dir``:
 
 * ``<name>.csv``: depth, width, variant, its activation, initializer and skip connections,
@@ -34,6 +37,27 @@ from or_gate.runtime import DataError, run
 from analysis import sweep
 
 
+def finished_results(exp_json: Path | None, names: list[str] | None) -> list:
+    """The results of the successful experiments (only those named, if any), after saying which
+    experiments are left out and why; refused if their settings disagree."""
+    experiments = sweep.experiments_of(sweep.load_experiments(exp_json))
+    if names:
+        unknown = set(names) - {e.name for e in experiments}
+        if unknown:
+            raise DataError(f"no experiment named {', '.join(sorted(unknown))}")
+        experiments = [e for e in experiments if e.name in names]
+    for experiment in experiments:
+        if experiment.state != "success":
+            why = experiment.reason or f"not finished ({experiment.state})"
+            depth = experiment.params.get("depth")
+            print(f"sweep_report: left out {experiment.name} (depth {depth}): {why}")
+    finished = [e for e in experiments if e.state == "success"]
+    if not finished:
+        raise DataError("no successful experiments; run a sweep first (see --help)")
+    sweep.check_settings_agree(finished)
+    return sweep.variant_results(finished)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python tools/sweep_report.py", description=__doc__)
     parser.add_argument("--exp-json", type=Path, help="saved `dvc exp show --json` output")
@@ -49,18 +73,13 @@ def main(argv: list[str]) -> None:
     if args.from_csv is not None:
         results = sweep.read_table(args.from_csv)
     else:
-        results = sweep.variant_results(sweep.load_experiments(args.exp_json))
-    if args.experiments:
-        unknown = set(args.experiments) - {r.experiment for r in results}
-        if unknown:
-            raise DataError(f"no finished experiment named {', '.join(sorted(unknown))}")
-        results = [r for r in results if r.experiment in args.experiments]
+        results = finished_results(args.exp_json, args.experiments)
     if args.variants:
         unknown = set(args.variants) - {r.variant for r in results}
         if unknown:
             raise DataError(f"no finished experiment has variant(s) {', '.join(sorted(unknown))}")
         results = [r for r in results if r.variant in args.variants]
-    results = sweep.newest_per_depth(results)
+    results = sweep.one_per_cell(results)
     if not results:
         raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
 

@@ -1,7 +1,9 @@
 """Depth sweeps and the atlas: success and collapse against depth, with the theory.
 
-Reads the experiments DVC knows (``dvc exp show --json``) and keeps, for each depth and
-width, the newest finished experiment. For each variant it gives success, collapse and
+Reads the experiments DVC knows (through DVC's own API, or a saved ``dvc exp show --json``).
+Only experiments that finished successfully become results; failed, queued and running ones
+are listed with their reason. Results are grouped only with experiments whose other
+parameters agree (:func:`check_settings_agree`). For each variant it gives success, collapse and
 born-dead rates with 95% Clopper-Pearson intervals, and, where the born-dead theory applies
 (ReLU with zero biases and no skip connections), the probability that a width-w, depth-L net
 is born dead, 1 - (1 - 2^-w)^L, with the range of rates the theory predicts for that many
@@ -12,7 +14,6 @@ replicates (the central 95% of Binomial(replicates, p) / replicates).
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +67,27 @@ def write_table(results: list[VariantResult], path: Path) -> None:
 def read_table(path: Path) -> list[VariantResult]:
     from or_gate.files.tables import read_csv
 
-    table = read_csv(path, TABLE_COLUMNS)
+    text = ("experiment", "variant", "activation", "initializer")  # names stay names: nan, true
+    table = read_csv(path, TABLE_COLUMNS, text=text)
     return [VariantResult(timestamp="", **row) for row in table.to_dict("records")]
 
 
-def load_experiments(source: Path | None) -> list:
+@dataclass(frozen=True)
+class Experiment:
+    """One DVC experiment: its name, how it ended, its params and metrics by variant."""
+
+    name: str
+    state: str  # success, failed, queued, running (DVC's executor states)
+    params: dict
+    metrics: dict  # variant -> its metrics/<variant>.json
+    timestamp: str = ""
+    reason: str = ""  # why it failed, from its log
+
+
+def load_experiments(source: Path | None, root: Path = Path(".")) -> list:
+    """The experiments of HEAD as ``dvc exp show --json`` gives them (read in-process through
+    DVC's API, the call ``dvc.api.exp_show`` makes, which keeps the params' types), or a
+    document saved from that command."""
     if source is not None:
         try:
             return json.loads(source.read_text(encoding="utf-8"))
@@ -78,38 +95,109 @@ def load_experiments(source: Path | None) -> list:
             raise DataError(
                 f"{source}: cannot read `dvc exp show --json` output ({error})"
             ) from None
-    result = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise DataError(f"`dvc exp show --json` failed: {result.stderr.strip().splitlines()[-1:]}")
-    return json.loads(result.stdout)
+    from dvc.repo import Repo
+
+    with Repo.open(str(root)) as repo:
+        return [baseline.dumpd() for baseline in repo.experiments.show()]
 
 
-def _revisions(document: list):
-    """Every experiment revision in `dvc exp show --json` output, with its name."""
+def _failure_reason(executor: dict) -> str:
+    """The stage's own error line from a failed experiment's log, or its exit status."""
+    log = Path(((executor.get("local") or {}).get("log")) or "")
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    ours = [line.strip() for line in lines if ": error: " in line or "internal error" in line]
+    if ours:
+        return ours[-1]
+    code = (executor.get("local") or {}).get("returncode")
+    return f"failed (exit status {code}; `dvc queue logs` shows why)" if code else "failed"
+
+
+def experiments_of(document: list) -> list[Experiment]:
+    """Every experiment in a ``dvc exp show --json`` document, with how it ended. A failed
+    experiment carries its baseline's metrics files in the document (with an error field):
+    its state, not its metrics, says it failed."""
+    found = []
     for baseline in document:
         for experiment in baseline.get("experiments") or []:
-            name = experiment.get("name")
+            executor = experiment.get("executor") or {}
             for revision in experiment.get("revs") or []:
-                yield revision.get("name") or name or revision.get("rev"), revision
+                data = revision.get("data") or {}
+                params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+                state = executor.get("state") or ("failed" if revision.get("error") else "success")
+                metrics = {
+                    Path(name).stem: entry["data"]
+                    for name, entry in (data.get("metrics") or {}).items()
+                    if name.startswith("metrics/") and "data" in entry
+                }
+                found.append(
+                    Experiment(
+                        name=revision.get("name") or experiment.get("name") or revision["rev"],
+                        state=state,
+                        params=params,
+                        metrics=metrics,
+                        timestamp=str(data.get("timestamp") or ""),
+                        reason=_failure_reason(executor) if state == "failed" else "",
+                    )
+                )
+    return found
 
 
-def variant_results(document: list) -> list[VariantResult]:
+# What may differ between the experiments of one report: the depth (its x axis), the width
+# and the variants (its lines). Everything else must agree, or the report would put results of
+# other settings side by side (20 epochs beside 200).
+REPORT_AXES = ("depth", "model.width", "variants")
+
+
+def _flat(params: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and f"{prefix}{key}" not in REPORT_AXES:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_settings_agree(experiments: list[Experiment]) -> None:
+    """Refuse, naming the parameter, experiments whose settings other than the report's axes
+    differ; and a variant defined two ways."""
+    first = experiments[0]
+    settings = {k: v for k, v in _flat(first.params).items() if k not in REPORT_AXES}
+    specs: dict[str, tuple] = {}
+    for experiment in experiments:
+        flat = _flat(experiment.params)
+        for key in sorted(set(settings) | {k for k in flat if k not in REPORT_AXES}):
+            if flat.get(key) != settings.get(key):
+                raise DataError(
+                    f"experiments {first.name!r} and {experiment.name!r} differ in {key} "
+                    f"({settings.get(key)!r} and {flat.get(key)!r}): a report groups only "
+                    "experiments whose other parameters agree; choose with --experiments"
+                )
+        for variant, spec in (experiment.params.get("variants") or {}).items():
+            named = specs.setdefault(variant, (experiment.name, spec))
+            if named[1] != spec:
+                raise DataError(
+                    f"variant {variant!r} is {named[1]} in {named[0]!r} and {spec} in "
+                    f"{experiment.name!r}: one name, one definition; choose with --experiments"
+                )
+
+
+def variant_results(experiments: list[Experiment]) -> list[VariantResult]:
+    """The results of every variant of the finished (successful) experiments."""
     results = []
-    for name, revision in _revisions(document):
-        data = revision.get("data") or {}
-        params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
-        metrics = data.get("metrics") or {}
-        if "depth" not in params or not metrics:
-            continue  # a failed or still-running experiment
+    for experiment in experiments:
+        if experiment.state != "success":
+            continue
+        params = experiment.params
         width = int((params.get("model") or {}).get("width", 2))
         for variant, spec in (params.get("variants") or {}).items():
-            values = (metrics.get(f"metrics/{variant}.json") or {}).get("data")
+            values = experiment.metrics.get(variant)
             if not values:
                 continue
             results.append(
                 VariantResult(
-                    experiment=name,
-                    timestamp=data.get("timestamp") or "",
+                    experiment=experiment.name,
+                    timestamp=experiment.timestamp,
                     depth=int(params["depth"]),
                     width=width,
                     variant=variant,
@@ -125,14 +213,22 @@ def variant_results(document: list) -> list[VariantResult]:
     return results
 
 
-def newest_per_depth(results: list[VariantResult]) -> list[VariantResult]:
-    """For each depth, width and variant, the result of the newest experiment run there."""
-    newest: dict[tuple, VariantResult] = {}
+def one_per_cell(results: list[VariantResult]) -> list[VariantResult]:
+    """One result per depth, width and variant. Experiments that agree on every setting give
+    the same bytes (the pipeline is deterministic), so a repeat is the same result; a repeat
+    that differs is refused."""
+    cells: dict[tuple, VariantResult] = {}
     for result in results:
         cell = (result.depth, result.width, result.variant)
-        if cell not in newest or result.timestamp >= newest[cell].timestamp:
-            newest[cell] = result
-    return list(newest.values())
+        kept = cells.setdefault(cell, result)
+        rates = ("success_rate", "collapse_rate", "born_dead_rate", "replicates")
+        if any(getattr(kept, r) != getattr(result, r) for r in rates):
+            raise DataError(
+                f"experiments {kept.experiment!r} and {result.experiment!r} both measure "
+                f"{result.variant} at depth {result.depth}, width {result.width}, and disagree; "
+                "choose with --experiments"
+            )
+    return list(cells.values())
 
 
 def uniform_scale(result: VariantResult) -> float | None:

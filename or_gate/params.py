@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -180,15 +181,30 @@ class InitializerWithArguments(Section):
         for key, value in (self.model_extra or {}).items():
             if key not in takes:
                 raise ValueError(f"{self.name} takes no argument {key!r}; its arguments: {allowed}")
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if isinstance(takes[key], list) and value not in takes[key]:
-                raise ValueError(
-                    f"{self.name}'s {key} must be one of {', '.join(takes[key])}, not {value!r}"
-                )
-            kind = "number" if takes[key] == "number" else "string"
-            if (kind == "number") != number or not isinstance(value, int | float | str):
-                raise ValueError(f"{self.name}'s {key} must be a {kind}, not {value!r}")
+            if isinstance(takes[key], list):
+                if value not in takes[key]:
+                    raise ValueError(
+                        f"{self.name}'s {key} must be one of {', '.join(takes[key])}, not {value!r}"
+                    )
+                continue
+            _check_number(f"{self.name}'s {key}", value, takes[key])
         return self
+
+
+# The largest float32: an argument beyond it makes infinite weights, not an experiment.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _check_number(what: str, value: Any, accepted: str) -> None:
+    """``value`` is a finite number (in float32, the weights' type) that Keras accepts:
+    ``accepted`` is "number", "number > 0" or "number >= 0" (keras_names.json)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number, not {value!r}")
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+        raise ValueError(f"{what} must be a finite number (in float32), not {value!r}")
+    bound = accepted.removeprefix("number").strip()
+    if (bound == "> 0" and not value > 0) or (bound == ">= 0" and not value >= 0):
+        raise ValueError(f"{what} must be a number {bound} (Keras refuses the rest), not {value!r}")
 
 
 def _initializer_form(value: Any) -> str:

@@ -17,7 +17,8 @@ from helpers import REPO, quiet_env, run
 
 def validate_command(path) -> list[str]:
     out = path.parent / "validated.txt"
-    return [sys.executable, "-m", "stages.validate", "--params", str(path), "--out", str(out)]
+    arguments = ["--params", str(path), "--raw-dir", "data/raw", "--out", str(out)]
+    return [sys.executable, "-m", "stages.validate", *arguments]
 
 
 @pytest.fixture()
@@ -137,6 +138,28 @@ def test_variant_needs_exactly_activation_and_initializer(raw):
             "(did you mean 'he_normal'?)",
         ),
         ({"minval": 1.0}, "missing key 'variants.relu.initializer.name'"),
+        (  # Keras refuses it in train, after DVC deleted the models: refused here first
+            {"name": "variance_scaling", "scale": -1.0},
+            "variants.relu.initializer: variance_scaling's scale must be a number > 0 (Keras "
+            "refuses the rest), not -1.0",
+        ),
+        (
+            {"name": "variance_scaling", "scale": 0},
+            "variance_scaling's scale must be a number > 0 (Keras refuses the rest), not 0",
+        ),
+        (
+            {"name": "random_normal", "stddev": float("nan")},
+            "variants.relu.initializer: random_normal's stddev must be a finite number (in "
+            "float32), not nan",
+        ),
+        (
+            {"name": "random_uniform", "maxval": float("inf")},
+            "random_uniform's maxval must be a finite number (in float32), not inf",
+        ),
+        (  # finite in float64, infinite weights in float32
+            {"name": "random_uniform", "maxval": 1e39},
+            "random_uniform's maxval must be a finite number (in float32), not 1e+39",
+        ),
     ],
 )
 def test_initializer_arguments_are_checked_against_what_keras_takes(raw, initializer, message):

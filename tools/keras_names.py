@@ -20,7 +20,8 @@ What the table allows (and why):
   hidden layer, for widths 1 to 8.
 * ``initializer_arguments``: for each of those, the arguments its class takes in
   ``params.yaml`` (``{name: random_uniform, minval: -0.2, maxval: 0.2}``) and the value each
-  takes: "number", or the list of strings Keras accepts (read from its error for a bad one).
+  takes: "number" (or "number > 0", "number >= 0" where Keras refuses the rest, probed with
+  -1, 0 and 1e-30), or the list of strings Keras accepts (read from its error for a bad one).
   Not ``seed`` (the project seeds every replicate) nor the axis arguments (they describe
   other shapes than a Dense kernel).
 * ``optimizers``: the Keras optimizers whose update of a weight depends on that weight's own
@@ -67,10 +68,30 @@ def _arguments(initializer) -> dict[str, str | list[str]]:
     return {
         name: _strings_accepted(type(initializer), name)
         if isinstance(parameter.default, str)
-        else "number"
+        else _numbers_accepted(type(initializer), name)
         for name, parameter in parameters.items()
         if name != "self" and name not in NOT_PARAMETERS
     }
+
+
+def _numbers_accepted(cls, argument: str) -> str:
+    """ "number", "number > 0" or "number >= 0": what Keras accepts for a numeric argument,
+    found by making the initializer with -1, 0 and a tiny positive value and drawing a kernel
+    (VarianceScaling refuses a scale <= 0), so that validation refuses the rest first."""
+    accepted = []
+    for value in (-1.0, 0.0, 1e-30):
+        try:
+            cls(**{argument: value})((2, 2), dtype="float32")
+            accepted.append(value)
+        except ValueError:
+            pass
+    if accepted == [-1.0, 0.0, 1e-30]:
+        return "number"
+    if accepted == [1e-30]:
+        return "number > 0"
+    if accepted == [0.0, 1e-30]:
+        return "number >= 0"
+    raise ValueError(f"{cls.__name__}({argument}=...) accepts {accepted} of -1, 0, 1e-30")
 
 
 def _strings_accepted(cls, argument: str) -> list[str] | str:

@@ -18,7 +18,8 @@ FIT_EPOCHS = 3  # the write-up's fit is ~1 s an epoch: a few epochs give its ste
 def throughput() -> dict:
     from or_gate.files.data import read_split
     from or_gate.params import load_params
-    from or_gate.training import Splits, log_spaced_epochs, seeds_of, trainer_for
+    from or_gate.plan import log_spaced_epochs
+    from or_gate.training import Splits, seeds_of, trainer_for
 
     import tensorflow as tf
 

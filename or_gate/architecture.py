@@ -21,8 +21,12 @@ in that vector (Keras' ``get_weights`` order). The Keras model and the stacked m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from or_gate.params import Params
 
 INPUTS = 2
 # The write-up's first and last layers, the same in every variant.
@@ -95,6 +99,18 @@ class Architecture:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initializer", Initializer.of(self.initializer))
+
+    @classmethod
+    def of(cls, params: Params, variant: str) -> Architecture:
+        """The network one variant of ``params`` trains."""
+        spec = params.variants[variant]
+        return cls(
+            params.depth,
+            params.model.width,
+            spec.activation,
+            spec.initializer_form(),
+            spec.residual,
+        )
 
     def to_json(self) -> dict:
         return {

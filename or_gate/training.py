@@ -131,16 +131,6 @@ class TrainingResult:
     diagnostics: dict[int, Diagnostics] = field(default_factory=dict)  # by epoch (0 = init)
 
 
-def log_spaced_epochs(epochs: int) -> list[int]:
-    """0 (initialisation), 1, 2, 4, 8, ... and the last epoch."""
-    marks = {0, epochs}
-    power = 1
-    while power < epochs:
-        marks.add(power)
-        power *= 2
-    return sorted(marks)
-
-
 def progress_epochs(epochs: int) -> set[int]:
     """The epochs after which training reports progress: about ten, and the last."""
     every = max(1, -(-epochs // 10))
@@ -189,9 +179,10 @@ class StackedTrainer:
         self.x_train, self.y_train, self.x_val, self.y_val = (
             tf.constant(array, tf.float32) for array in data
         )
-        self.batch_size = train.batch_size
-        self.epochs = train.epochs
         rows = len(data.x_train)
+        # A batch larger than the data is one batch of every row, as Keras' fit takes it.
+        self.batch_size = min(train.batch_size, rows)
+        self.epochs = train.epochs
         self.steps = -(-rows // self.batch_size)
         self.chunk_epochs = chunk_epochs_for(self.replicates, self.steps * self.batch_size)
         # The last batch of an epoch may be short; padding keeps shapes static for XLA and the
@@ -342,9 +333,6 @@ def seeds_of(params: Params) -> list[int]:
 
 def trainer_for(params: Params, variant: str, data: Splits) -> tuple[Architecture, StackedTrainer]:
     """The stacked trainer of one variant's replicates, as ``params`` say."""
-    spec = params.variants[variant]
-    architecture = Architecture(
-        params.depth, params.model.width, spec.activation, spec.initializer_form(), spec.residual
-    )
+    architecture = Architecture.of(params, variant)
     weights = stacked_initial_weights(architecture, seeds_of(params))
     return architecture, StackedTrainer(architecture, weights, data, params.train)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from or_gate.architecture import Architecture
 from or_gate.evaluation import summary_line, variant_metrics
 from or_gate.files.data import TRUTH_TABLE, or_labels, read_split
 from or_gate.files.records import read_training, write_decision_surface, write_predictions
 from or_gate.files.tables import write_json
 from or_gate.files.weights import load_stacked
-from or_gate.params import load_params
+from or_gate.params import Params, load_params
 from or_gate.runtime import DataError, load_tensorflow, phase, run, stage_arguments
 
 import numpy as np
@@ -39,13 +40,20 @@ def surface_grid() -> np.ndarray:
     return np.column_stack([x1.ravel(), x2.ravel()])
 
 
-def load_variant(models_dir: Path, name: str, replicates: int):
-    """A variant's architecture and stacked weights, checked against params.yaml."""
+def load_variant(models_dir: Path, params: Params, name: str):
+    """A variant's architecture and stacked weights, checked against params.yaml: the network
+    evaluated must be the one params.yaml says was trained."""
     architecture, weights = load_stacked(models_dir / name)
-    if len(weights) != replicates:
+    expected = Architecture.of(params, name)
+    if architecture != expected:
+        raise DataError(
+            f"{models_dir / name}/architecture.json: {architecture.to_json()}, but params.yaml "
+            f"says {expected.to_json()} (run `dvc repro`)"
+        )
+    if len(weights) != params.replicates:
         raise DataError(
             f"{models_dir / name}: {len(weights)} replicates, params.yaml asks for "
-            f"{replicates} (run `dvc repro`)"
+            f"{params.replicates} (run `dvc repro`)"
         )
     return architecture, weights
 
@@ -55,7 +63,7 @@ def main(argv: list[str]) -> None:
 
     params = load_params(args.params)
     x_test, y_test = read_split(args.data_dir / "test.csv")
-    stacked = {n: load_variant(args.models_dir, n, params.replicates) for n in params.variants}
+    stacked = {n: load_variant(args.models_dir, params, n) for n in params.variants}
     print(
         f"evaluate: {len(params.variants)} variants x {params.replicates} replicates on "
         f"{len(x_test)} test rows and the truth table",

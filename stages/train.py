@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
         load_tensorflow()  # first, so that no import below loads it with its noise
     from or_gate.files.records import TrainingRecords
     from or_gate.files.weights import save_stacked
-    from or_gate.training import Splits, log_spaced_epochs, seeds_of, trainer_for
+    from or_gate.training import Splits, seeds_of, trainer_for
 
     import keras
     import numpy as np
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> None:
     with phase(stage, "compiling, then training"):
         result = trainer.fit(
             seeds_of(params),
-            diagnostic_epochs=log_spaced_epochs(epochs),
+            diagnostic_epochs=plan.log_spaced_epochs(epochs),
             on_progress=lambda epoch, last: print(
                 progress_line(args.variant, epoch, epochs, last, started), flush=True
             ),

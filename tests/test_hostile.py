@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 from or_gate.evaluation import variant_metrics
-from or_gate.params import keras_names_table, load_params, parse_params
-from or_gate.runtime import DataError, ParamsError, ResourceError
+from or_gate.params import keras_names_table, parse_params
+from or_gate.runtime import DataError, ParamsError
 
 import numpy as np
 import pandas as pd
@@ -108,45 +108,7 @@ def test_the_loss_rule_keeps_the_losses_that_can_train():
     assert not {"categorical_crossentropy", "kl_divergence", "cosine_similarity"} & losses
 
 
-# -- 3. and 4. resources: refused up front with the sizes, planned work announced ---------------
-def validate(tmp_path, **changes) -> subprocess.CompletedProcess:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    for key, value in changes.items():
-        node, *path = key.split(".")
-        (params[node] if path else params).__setitem__(path[0] if path else node, value)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    command = [sys.executable, "-m", "stages.validate", "--params", str(tmp_path / "params.yaml")]
-    command += ["--out", str(tmp_path / "validated.txt")]
-    return run(command, REPO, check=False)
-
-
-def test_a_width_that_cannot_fit_is_refused_naming_the_keys_and_sizes(tmp_path):
-    result = validate(tmp_path, **{"model.width": 100000})
-    assert result.returncode == 2
-    line = result.stderr.strip()
-    assert line.startswith(
-        "validate: error: params.yaml: model.width 100000, depth 1 and replicates 5 need "
-        "about 1.2 TB for the stacked weights"
-    )
-    assert "is available (reduce model.width, depth or replicates)" in line
-    assert "initializer" not in line
-
-
-def test_train_states_its_plan_and_refuses_what_cannot_fit(monkeypatch):
-    from or_gate import plan
-
-    params = load_params(REPO / "params.yaml")
-    huge = params.model_copy(update={"replicates": 100000})
-    assert plan.training_plan(huge, "relu", 160) == (
-        "train@relu: 100000 replicates of depth 1 (relu, uniform) x 200 epochs x 160 steps "
-        "of 1 rows; about 2.08 GB of memory"
-    )
-    assert plan.training_plan(params, "relu", 10_000_000).endswith("about 5.6 GB of memory")
-    monkeypatch.setattr(plan, "available_bytes", lambda: 10**9)
-    with pytest.raises(ResourceError, match=r"needs about 2.08 GB .* 1 GB is available"):
-        plan.training_plan(huge, "relu", 160)
-
-
+# -- 4. no phase is silent ------------------------------------------------------------------
 def test_every_phase_announces_itself_and_says_it_is_still_at_it(capsys):
     import time
 

@@ -12,14 +12,8 @@ from __future__ import annotations
 from or_gate.architecture import Architecture
 from or_gate.model import build_model, initial_weights, stacked_initial_weights
 from or_gate.params import keras_names_table
-from or_gate.training import (
-    CHUNK_EPOCHS,
-    Splits,
-    StackedTrainer,
-    chunk_boundaries,
-    log_spaced_epochs,
-    trainer_for,
-)
+from or_gate.plan import CHUNK_EPOCHS, log_spaced_epochs
+from or_gate.training import Splits, StackedTrainer, chunk_boundaries, trainer_for
 
 import keras
 import numpy as np
@@ -69,6 +63,7 @@ def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[li
         ("tanh", "glorot_uniform", 4, "sgd", 0.1, False),
         ("relu", "he_normal", 2, "adam", 0.01, True),  # skip connections: a functional model
         ("relu", "rai", 2, "adam", 0.01, False),  # nonzero initial biases
+        ("sigmoid", "uniform", 1000, "adam", 0.01, False),  # one batch of all 20 rows, as Keras
     ],
 )
 def test_stacked_shuffled_replicates_match_keras_fit(

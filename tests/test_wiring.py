@@ -132,7 +132,7 @@ def covered(key: str, listed: set[str]) -> bool:
 
 
 STAGE_ARGS = {
-    "validate": ["--out", "{out}/validated.txt"],
+    "validate": ["--raw-dir", "data/raw", "--out", "{out}/validated.txt"],
     "prepare": ["--raw-dir", "data/raw", "--out-dir", "{out}/prepared"],
     "train@sigmoid": [
         "--variant",

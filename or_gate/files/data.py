@@ -91,18 +91,35 @@ def write_raw(rows: np.ndarray, path: Path) -> None:
     path.write_text("".join(f"{x1},{x2},{y}\n" for x1, x2, y in rows), encoding="ascii")
 
 
-def split_validation(rows: np.ndarray, validation_split: float) -> tuple[np.ndarray, np.ndarray]:
-    """The first rows for training, the last ``validation_split`` for validation (as Keras)."""
+def count_rows(path: Path) -> int:
+    """The rows of a raw file (its non-empty lines), without parsing them: what ``validate``
+    plans with before ``prepare`` checks them."""
+    try:
+        with open(path, "rb") as lines:
+            return sum(1 for line in lines if line.strip())
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+
+
+def split_sizes(count: int, validation_split: float) -> tuple[int, int]:
+    """How many of ``count`` training rows train and how many validate: the last
+    ``validation_split`` validate, by Keras' own formula; both must be non-empty."""
     if validation_split == 0:
-        return rows, rows[:0]
-    split_at = math.floor(len(rows) * (1.0 - validation_split))  # Keras' own formula
-    if split_at in (0, len(rows)):
+        return count, 0
+    split_at = math.floor(count * (1.0 - validation_split))  # Keras' own formula
+    if split_at in (0, count):
         raise DataError(
-            f"validation_split {validation_split} of {len(rows)} training rows leaves "
-            f"{split_at} for training and {len(rows) - split_at} for validation; "
+            f"validation_split {validation_split} of {count} training rows leaves "
+            f"{split_at} for training and {count - split_at} for validation; "
             "both must be non-empty (use more rows or another split)"
         )
-    return rows[:split_at], rows[split_at:]
+    return split_at, count - split_at
+
+
+def split_validation(rows: np.ndarray, validation_split: float) -> tuple[np.ndarray, np.ndarray]:
+    """The first rows for training, the last ``validation_split`` for validation (as Keras)."""
+    train, _ = split_sizes(len(rows), validation_split)
+    return rows[:train], rows[train:]
 
 
 def write_split(rows: np.ndarray, path: Path) -> None:

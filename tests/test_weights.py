@@ -44,13 +44,68 @@ def test_saves_are_byte_identical_across_processes_and_load_back(tmp_path):
     ]
 
 
-def test_a_file_of_the_wrong_shape_is_one_clear_error(tmp_path):
+def saved(tmp_path):
     save_stacked(tmp_path, ARCHITECTURE, stacked_initial_weights(ARCHITECTURE, [1, 2]))
-    np.save(tmp_path / "weights.npy", np.zeros((2, 5), np.float32))
-    with pytest.raises(DataError, match=r"weights.npy: float32 array of shape \(2, 5\)"):
+    return tmp_path
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def pickle_an_object_array(path):
+    np.save(path, np.array([{"pickled": True}], dtype=object), allow_pickle=True)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: np.save(d / "weights.npy", np.zeros((2, 5), np.float32)),
+         r"weights.npy: float32 array of shape \(2, 5\); expected float32 \(replicates, 27\) for "
+         r"depth 3, width 2"),
+        (lambda d: np.save(d / "weights.npy", np.zeros((2, 27), np.float64)),
+         r"weights.npy: float64 array of shape \(2, 27\)"),
+        (lambda d: truncate(d / "weights.npy"), r"weights.npy: not the array train writes \("),
+        (lambda d: pickle_an_object_array(d / "weights.npy"),
+         r"weights.npy: not the array train writes \(.*pickle"),
+        (lambda d: (d / "weights.npy").write_text("not numpy"), r"weights.npy: not the array"),
+        (lambda d: (d / "weights.npy").unlink(), r"weights.npy: not found \(run `dvc repro`\)"),
+        (lambda d: (d / "architecture.json").write_text("{depth: 3"),
+         r"architecture.json: not valid JSON \(JSONDecodeError\)"),
+        (lambda d: (d / "architecture.json").write_text('{"depth": 3}'),
+         r"architecture.json: keys \['depth'\]; expected activation, depth, initializer"),
+        (lambda d: (d / "architecture.json").write_text("[1, 2]"),
+         r"architecture.json: keys list; expected"),
+        (lambda d: (d / "architecture.json").write_text(
+            '{"activation": "relu", "depth": "3", "initializer": "he_normal", '
+            '"residual": false, "width": 2}'),
+         r"architecture.json: depth is '3', not what train writes"),
+    ],
+    ids=["shape", "dtype", "truncated", "pickled", "not-numpy", "missing", "not-json",
+         "keys", "not-a-mapping", "depth-text"],
+)  # fmt: skip
+def test_a_broken_model_file_is_one_line_naming_it(tmp_path, damage, message):
+    damage(saved(tmp_path))
+    with pytest.raises(DataError, match=message) as caught:
         load_stacked(tmp_path)
-    with pytest.raises(DataError, match="not found"):
-        load_stacked(tmp_path / "missing")
+    assert "\n" not in str(caught.value) and str(tmp_path) in str(caught.value)
+
+
+def test_a_save_that_fails_midway_leaves_the_old_weights_whole(tmp_path, monkeypatch):
+    """weights.npy is written under another name and renamed into place: a save killed or
+    failing midway never leaves a truncated file where the old one was."""
+    directory = saved(tmp_path)
+    old = (directory / "weights.npy").read_bytes()
+
+    def half_then_fail(handle, array):
+        handle.write(b"\x93NUMPY half a header")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_stacked(directory, ARCHITECTURE, stacked_initial_weights(ARCHITECTURE, [3, 4]))
+    assert (directory / "weights.npy").read_bytes() == old
+    assert sorted(p.name for p in directory.iterdir()) == ["architecture.json", "weights.npy"]
 
 
 @pytest.mark.parametrize(
@@ -96,3 +151,48 @@ def test_batched_predictions_match_keras_predict_on_exported_replicates(tmp_path
         model = keras.saving.load_model(out, compile=False, safe_mode=True)
         expected = model.predict(x, verbose=0)[:, 0]
         np.testing.assert_allclose(batched[replicate], expected, atol=1e-6, rtol=0)
+
+
+def test_evaluate_refuses_a_model_other_than_the_one_params_yaml_trains(tmp_path):
+    from or_gate.params import load_params
+
+    from stages.evaluate import load_variant
+
+    params = load_params(REPO / "params.yaml")
+    relu = Architecture.of(params, "relu")
+    save_stacked(tmp_path / "relu", relu, stacked_initial_weights(relu, [1, 2, 3, 4, 5]))
+    assert load_variant(tmp_path, params, "relu")[0] == relu
+    deeper = params.model_copy(update={"depth": 2})
+    with pytest.raises(DataError) as caught:
+        load_variant(tmp_path, deeper, "relu")
+    assert str(caught.value) == (
+        f"{tmp_path / 'relu'}/architecture.json: {relu.to_json()}, but params.yaml says "
+        f"{Architecture.of(deeper, 'relu').to_json()} (run `dvc repro`)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("relu_7.h5", "must end in .keras, the only name Keras saves a model under"),
+        ("no/such/folder/relu_7.keras", "folder no/such/folder does not exist"),
+        (
+            "models/relu_7.keras",
+            "inside models/, which the pipeline writes and DVC tracks; export elsewhere",
+        ),
+        (
+            "data/relu_7.keras",
+            "inside data/, which the pipeline writes and DVC tracks; export elsewhere",
+        ),
+        (
+            "metrics/relu_7.keras",
+            "inside metrics/, which the pipeline writes and DVC tracks; export elsewhere",
+        ),
+    ],
+)
+def test_export_refuses_a_destination_it_should_not_write(tmp_path, out, message):
+    save_stacked(tmp_path / "relu", ARCHITECTURE, stacked_initial_weights(ARCHITECTURE, [1, 2]))
+    command = [sys.executable, "tools/export_model.py", "--model-dir", str(tmp_path / "relu")]
+    result = run([*command, "--replicate", "0", "--out", out], REPO, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"export_model: error: --out {out}: {message}"]

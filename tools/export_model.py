@@ -15,6 +15,24 @@ from pathlib import Path
 from or_gate.files.weights import load_stacked, replicate_model
 from or_gate.runtime import DataError, run
 
+# The pipeline's own outputs: DVC and git own them, and an extra file there changes their hash.
+PIPELINE_FOLDERS = ("models", "data", "metrics")
+
+
+def check_destination(out: Path) -> None:
+    """A ``.keras`` file in an existing folder outside the pipeline's outputs, or one line."""
+    if out.suffix != ".keras":
+        raise DataError(f"--out {out}: must end in .keras, the only name Keras saves a model under")
+    if not out.parent.is_dir():
+        raise DataError(f"--out {out}: folder {out.parent} does not exist")
+    checkout = Path(__file__).resolve().parents[1]
+    for folder in PIPELINE_FOLDERS:
+        if out.resolve().is_relative_to(checkout / folder):
+            raise DataError(
+                f"--out {out}: inside {folder}/, which the pipeline writes and DVC tracks; "
+                "export elsewhere"
+            )
+
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python tools/export_model.py", description=__doc__)
@@ -22,6 +40,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--replicate", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    check_destination(args.out)
     replicates = len(load_stacked(args.model_dir)[1])
     if not 0 <= args.replicate < replicates:
         raise DataError(

@@ -63,18 +63,46 @@ def save_stacked(model_dir: str | Path, architecture: Architecture, weights: np.
     _write_atomically(model_dir / ARCHITECTURE, lambda handle: handle.write(text.encode()))
 
 
-def load_stacked(model_dir: str | Path) -> tuple[Architecture, np.ndarray]:
-    """The architecture and the (replicates, parameters) float32 weights of a variant."""
-    model_dir = Path(model_dir)
+def _read_architecture(path: Path) -> Architecture:
+    """``architecture.json``, checked field by field: one line naming the file if broken."""
     try:
-        architecture = Architecture(**json.loads((model_dir / ARCHITECTURE).read_text()))
-        weights = np.load(model_dir / WEIGHTS, allow_pickle=False)
-    except FileNotFoundError as error:
-        raise DataError(f"{error.filename}: not found (run `dvc repro`)") from None
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found (run `dvc repro`)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not valid JSON ({type(error).__name__})") from None
+    expected = {"activation": str, "depth": int, "initializer": (str, dict)}
+    expected |= {"residual": bool, "width": int}
+    if not isinstance(document, dict) or set(document) != set(expected):
+        keys = sorted(document) if isinstance(document, dict) else type(document).__name__
+        raise DataError(f"{path}: keys {keys}; expected {', '.join(sorted(expected))}")
+    for key, kind in expected.items():
+        value = document[key]
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < 1)):
+            raise DataError(f"{path}: {key} is {value!r}, not what train writes")
+    return Architecture(**document)
+
+
+def load_stacked(model_dir: str | Path) -> tuple[Architecture, np.ndarray]:
+    """The architecture and the (replicates, parameters) float32 weights of a variant; a
+    missing, truncated, pickled or misshapen file is one line naming it."""
+    model_dir = Path(model_dir)
+    architecture = _read_architecture(model_dir / ARCHITECTURE)
+    path = model_dir / WEIGHTS
+    try:
+        weights = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found (run `dvc repro`)") from None
+    except (ValueError, EOFError, OSError) as error:  # truncated, pickled, not .npy at all
+        raise DataError(
+            f"{path}: not the array train writes ({str(error).splitlines()[0]}); "
+            "run `dvc checkout` or `dvc repro`"
+        ) from None
     if weights.dtype != np.float32 or weights.shape[1:] != (architecture.layout.size,):
         raise DataError(
-            f"{model_dir / WEIGHTS}: {weights.dtype} array of shape {weights.shape}; expected "
-            f"float32 (replicates, {architecture.layout.size}) for {architecture}"
+            f"{path}: {weights.dtype} array of shape {weights.shape}; expected float32 "
+            f"(replicates, {architecture.layout.size}) for depth {architecture.depth}, "
+            f"width {architecture.width}"
         )
     return architecture, weights
 

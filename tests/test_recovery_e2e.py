@@ -3,14 +3,17 @@ run nothing, and the recovery commands in docs/recovery.md restore HEAD every ti
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, duplicate, edit_params, fingerprint, interrupt_when, run
+from helpers import REPO, duplicate, edit_params, fingerprint, interrupt_when, quiet_env, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
 
@@ -86,18 +89,85 @@ def test_twenty_failed_experiments_recover_every_time(mini_repo, tmp_path):
     print(f"DVC left git's index stale by itself in {natural} of 20 failed runs")
 
 
+# Every stage reruns: validation_split moves prepare's output, depth everything downstream.
+EVERY_STAGE = ["dvc", "exp", "run", "-S", "train.validation_split=0.25", "-S", "depth=2"]
+
+
+def timed_run(repo: Path) -> list[tuple[float, str]]:
+    """Run EVERY_STAGE to the end; (seconds since start, stage) where each stage began."""
+    started, timeline = time.monotonic(), []
+    process = subprocess.Popen(
+        EVERY_STAGE,
+        cwd=repo,
+        env=quiet_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in process.stdout:
+        found = re.match(r"Running stage '([^']+)'", line)
+        if found:
+            timeline.append((time.monotonic() - started, found[1]))
+    assert process.wait() == 0
+    timeline.append((time.monotonic() - started, "(done)"))
+    return timeline
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_an_interrupted_experiment_recovers(mini_repo, tmp_path, sig):
+def test_a_run_killed_anywhere_recovers(mini_repo, tmp_path):
+    """20 runs of every stage, each killed at a time drawn uniformly over a whole run, with a
+    signal drawn from SIGINT, SIGTERM and SIGKILL; the documented block restores HEAD every
+    time. The draws are printed (with the seed) so a failure can be replayed."""
+    timeline = timed_run(duplicate(mini_repo, tmp_path / "timed"))
+    total = timeline[-1][0]
+    seed = int(os.environ.get("OR_GATE_KILL_SEED", random.SystemRandom().randrange(2**32)))
+    draws = random.Random(seed)
+    print(f"kill seed {seed}; a full run: " + ", ".join(f"{s} at {t:.1f} s" for t, s in timeline))
+    for attempt in range(20):
+        repo = duplicate(mini_repo, tmp_path / f"kill{attempt}")
+        before = fingerprint(repo)
+        at, sig = (
+            draws.uniform(0, total),
+            draws.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL]),
+        )
+        stage = next((s for t, s in reversed(timeline) if t <= at), "(dvc starting)")
+        print(f"kill {attempt + 1}: {sig.name} at {at:.2f} s (in {stage})")
+        process = subprocess.Popen(
+            EVERY_STAGE,
+            cwd=repo,
+            env=quiet_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(at)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        process.wait(timeout=120)
+        with contextlib.suppress(ProcessLookupError):  # what SIGINT or SIGTERM left running
+            os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        recover(repo)
+        assert_back_at_head(repo, before)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("marker", "sig"),
+    [
+        ("train@sigmoid: epoch", signal.SIGINT),  # training under way: old models deleted
+        ("train@sigmoid: epoch", signal.SIGTERM),
+        ("train@sigmoid: epoch", signal.SIGKILL),
+        ("train@sigmoid: saved", signal.SIGKILL),  # new weights on disk, not in DVC's cache
+    ],
+)
+def test_an_interrupted_experiment_recovers(mini_repo, tmp_path, marker, sig):
     repo = duplicate(mini_repo, tmp_path / "repo")
     before = fingerprint(repo)
     seen = interrupt_when(
-        ["dvc", "exp", "run", "-S", "train.epochs=400", "-S", "depth=3"],
-        repo,
-        "train@sigmoid: epoch",  # training under way: its old models are deleted
-        sig,
+        ["dvc", "exp", "run", "-S", "train.epochs=400", "-S", "depth=3"], repo, marker, sig
     )
-    assert any("train@sigmoid: epoch" in line for line in seen), "".join(seen)
+    assert any(marker in line for line in seen), "".join(seen)
     recover(repo)
     assert_back_at_head(repo, before)
 

@@ -48,7 +48,7 @@ def test_bad_params_fail_the_experiment_with_one_line(mini_repo, tmp_path, overr
 
 def test_training_killed_halfway_is_rerun_by_the_next_repro(mini_repo, tmp_path):
     """SIGKILL mid-training: DVC must not take the stage as done, and the next `dvc repro`
-    trains it again. (A model file is never half written: tests/test_model_files.py kills a
+    trains it again. (A model file is never half written: tests/test_export.py kills a
     process mid-save; two runs give the same bytes: test_repro_twice_gives_the_same_bytes.)"""
     repo = duplicate(mini_repo, tmp_path / "repo")
     edit_params(repo, **{"train.epochs": 60})

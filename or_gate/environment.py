@@ -81,6 +81,12 @@ HARMLESS = re.compile(
     r"TF_CPP_MIN_LOG_LEVEL|TF_CPP_MAX_VLOG_LEVEL|TF_CPP_VMODULE"  # logging only
     r"|TF_NUM_INTEROP_THREADS|TF_NUM_INTRAOP_THREADS"  # thread counts: the same bytes
 )
+# TF_ is also Terraform's namespace (TF_CLI_CONFIG_FILE, TF_VAR_*): its variables are removed
+# too (harmless), but the note names only those TensorFlow's own families read.
+TENSORFLOW_FAMILIES = re.compile(
+    r"TF_(XLA|ENABLE|SET|DETERMINISTIC|AUTO_MIXED_PRECISION|FP16|CUDNN|GPU|ONEDNN|MKL|USE"
+    r"|DISABLE|MATMUL|CPU|OVERRIDE|NUM)_"
+)
 # Keras' configuration (keras.json) that the arithmetic reads: its defaults.
 KERAS_FLOATX, KERAS_EPSILON = "float32", 1e-7
 
@@ -113,9 +119,14 @@ def pin_environment(environ: MutableMapping[str, str] = os.environ) -> dict[str,
 
 def overridden_note() -> str | None:
     """One line naming the user's variables this process overrode, or None."""
-    if not _overridden:
+    noted = {
+        name: value
+        for name, value in _overridden.items()
+        if not name.startswith("TF_") or name in PINNED or TENSORFLOW_FAMILIES.match(name)
+    }
+    if not noted:
         return None
-    names = ", ".join(f"{name}={value!r}" for name, value in sorted(_overridden.items()))
+    names = ", ".join(f"{name}={value!r}" for name, value in sorted(noted.items()))
     return (
         f"note: the project sets its own numerical environment (or_gate/environment.py); "
         f"ignored: {names}"

@@ -52,6 +52,25 @@ def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.
     return result
 
 
+def run_tool(args: list[str], repo: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run one of a copy's tools (``tools/x.py ...``) with that copy's own library, as a user
+    of the copy would after installing it there (a tool refuses another checkout's code)."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=quiet_env(PYTHONPATH=str(repo)),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
 def interrupt_when(
     args: list[str], cwd: Path, marker: str, sig: int, timeout: float = 180
 ) -> list[str]:

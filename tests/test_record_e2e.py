@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from helpers import duplicate, git_commit_all, lock_hashes, run, wait_for_queue
+from helpers import duplicate, git_commit_all, lock_hashes, run, run_tool, wait_for_queue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
 
@@ -100,3 +100,23 @@ def test_a_hand_edited_depth_trains_exactly_what_dvc_records(mini_repo, tmp_path
     assert diff["params.yaml"]["depth"]["new"] == recorded
     architecture = json.loads((repo / "models/sigmoid/architecture.json").read_text())
     assert recorded == architecture["depth"] == trained
+
+
+@pytest.mark.slow
+def test_a_failed_queued_experiment_is_listed_never_drawn(mini_repo, tmp_path):
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    run(["dvc", "exp", "run", "--queue", "-n", "good", "-S", "depth=2"], repo)
+    run(["dvc", "exp", "run", "--queue", "-n", "bad", "-S", "depth=3", "-S", "replicates=0"], repo)
+    run(["dvc", "queue", "start"], repo)
+    try:
+        status = wait_for_queue(repo)
+    finally:
+        run(["dvc", "queue", "stop", "--kill"], repo, check=False)
+    assert " Failed" in status and " Success" in status, status
+    report = run_tool(["tools/sweep_report.py", "--out-dir", str(tmp_path / "out")], repo)
+    assert report.stdout.splitlines()[0] == (
+        "sweep_report: left out bad (depth 3): validate: error: params.yaml: replicates: 0 is "
+        "not allowed; expected an integer >= 1"
+    )
+    table = (tmp_path / "out/depth_sweep.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in table[1:]] == ["2"]  # depth 2 only: "good"

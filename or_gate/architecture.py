@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from or_gate.params import InitializerWithArguments
+
 import numpy as np
 
 if TYPE_CHECKING:
@@ -34,9 +36,6 @@ EDGE_ACTIVATION = "sigmoid"
 EDGE_INITIALIZER = "uniform"  # Keras' alias for RandomUniform(-0.05, 0.05)
 
 
-RAI = "rai"  # the project's own initializer name (drawn in or_gate/model.py)
-
-
 @dataclass(frozen=True)
 class Initializer:
     """A kernel initializer: a name, and the arguments given to it (sorted, hashable)."""
@@ -45,12 +44,15 @@ class Initializer:
     arguments: tuple[tuple[str, float | str], ...] = ()
 
     @classmethod
-    def of(cls, spec: str | dict | Initializer) -> Initializer:
-        """From ``params.yaml``'s form: ``he_normal`` or ``{name: random_uniform, minval: ...}``."""
+    def of(cls, spec: str | dict | Initializer | InitializerWithArguments) -> Initializer:
+        """From ``params.yaml``'s form (``he_normal`` or ``{name: random_uniform, minval:
+        ...}``), as read or as validated, or from architecture.json's (the same form)."""
         if isinstance(spec, Initializer):
             return spec
         if isinstance(spec, str):
             return cls(spec)
+        if isinstance(spec, InitializerWithArguments):
+            spec = {"name": spec.name, **(spec.model_extra or {})}
         arguments = {key: value for key, value in spec.items() if key != "name"}
         return cls(spec["name"], tuple(sorted(arguments.items())))
 
@@ -108,7 +110,7 @@ class Architecture:
             params.depth,
             params.model.width,
             spec.activation,
-            spec.initializer_form(),
+            Initializer.of(spec.initializer),
             spec.residual,
         )
 

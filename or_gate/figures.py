@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from or_gate.evaluation import GRADIENT_FLOOR
+from or_gate.files.tables import write_table
 
 import numpy as np
 import pandas as pd
@@ -91,12 +92,12 @@ def _profiles(tables: dict, when: str) -> pd.DataFrame:
 
 
 def write_chart_data(out_dir: Path, tables: dict) -> None:
-    """One CSV per chart; ``tables`` is {variant: {"training": ..., ...}} (or_gate/records)."""
+    """One CSV per chart; ``tables`` is {variant: {"training": ..., ...}} (or_gate/files/records.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for curve in CURVES:
-        _curve(tables, curve).to_csv(out_dir / f"{curve}.csv", index=False)
+        write_table(out_dir / f"{curve}.csv", _curve(tables, curve))
     for when in ("init", "final"):
-        _profiles(tables, when).to_csv(out_dir / f"gradient_profile_{when}.csv", index=False)
+        write_table(out_dir / f"gradient_profile_{when}.csv", _profiles(tables, when))
 
 
 # Exact zeros cannot sit on a log axis; they are drawn at this height and labelled.

@@ -38,7 +38,8 @@ from __future__ import annotations
 import functools
 import random
 
-from or_gate.architecture import INPUTS, RAI, Architecture, Initializer, Layer
+from or_gate.architecture import INPUTS, Architecture, Initializer, Layer
+from or_gate.params import RAI
 from or_gate.runtime import ParamsError
 
 import keras

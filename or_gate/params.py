@@ -125,8 +125,10 @@ def keras_names_table() -> dict[str, list[str]]:
     return json.loads(KERAS_NAMES.read_text(encoding="utf-8"))
 
 
-# Initializers the project adds to Keras' (or_gate/model.py).
-PROJECT_INITIALIZERS = ("rai",)
+# The initializer the project adds to Keras' (drawn in or_gate/model.py): Lu et al.'s randomized
+# asymmetric initialisation. Spelt here only; every module that names it imports it.
+RAI = "rai"
+PROJECT_INITIALIZERS = (RAI,)
 
 
 def keras_name(kind: str) -> Any:
@@ -207,14 +209,19 @@ def _check_number(what: str, value: Any, accepted: str) -> None:
         raise ValueError(f"{what} must be a number {bound} (Keras refuses the rest), not {value!r}")
 
 
+# An initializer is given in one of two forms, a name or a mapping with arguments; pydantic puts
+# the form's tag in an error's location, and the messages (describe) leave it out.
+INITIALIZER_FORMS = ("name", "with-arguments")
+
+
 def _initializer_form(value: Any) -> str:
-    return "with-arguments" if isinstance(value, dict) else "name"
+    return INITIALIZER_FORMS[1] if isinstance(value, dict) else INITIALIZER_FORMS[0]
 
 
 InitializerSpec = Annotated[
     Union[  # noqa: UP007 (pydantic's tagged unions read the X | Y form less well)
-        Annotated[keras_name("initializers"), Tag("name")],
-        Annotated[InitializerWithArguments, Tag("with-arguments")],
+        Annotated[keras_name("initializers"), Tag(INITIALIZER_FORMS[0])],
+        Annotated[InitializerWithArguments, Tag(INITIALIZER_FORMS[1])],
     ],
     Discriminator(_initializer_form),
 ]
@@ -233,12 +240,6 @@ class Variant(Section):
         description="Optional, false if absent: each hidden layer outputs h + activation(W h "
         "+ b) instead of activation(W h + b) (a skip connection around every hidden layer).",
     )
-
-    def initializer_form(self) -> str | dict:
-        """The initializer as ``or_gate.architecture.Initializer.of`` takes it."""
-        if isinstance(self.initializer, str):
-            return self.initializer
-        return {"name": self.initializer.name, **(self.initializer.model_extra or {})}
 
 
 class Params(Section):
@@ -305,9 +306,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
 # declaration of each parameter (and docs/params.md is written from the same schema).
 
 KEY_OF_MAPPING = "[key]"  # where pydantic reports a bad dictionary key
-# The tags of the initializer's two forms (or_gate.params.InitializerSpec), in the order of the
-# schema's "oneOf": pydantic puts the tag in an error's location; the message leaves it out.
-UNION_TAGS = ("name", "with-arguments")
+UNION_TAGS = INITIALIZER_FORMS  # the union's tags, in the order of its schema's "oneOf"
 
 
 @functools.cache

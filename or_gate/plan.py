@@ -159,7 +159,7 @@ def training_plan(params: Params, variant: str, rows: int) -> str:
     spec = params.variants[variant]
     return (
         f"train@{variant}: {params.replicates} replicates of depth {params.depth} "
-        f"({spec.activation}, {Initializer.of(spec.initializer_form())}"
+        f"({spec.activation}, {Initializer.of(spec.initializer)}"
         f"{', residual' if spec.residual else ''}) x {params.train.epochs} epochs x {steps} "
         f"steps of {batch} rows; about {human(plan.total)} of memory"
     )

@@ -9,7 +9,8 @@ upgrading vl-convert-python (pinned in pyproject.toml)::
 
     python tools/plots_page.py --out .dvc/plots/offline.html
 
-``tests/test_plots_page.py`` checks the committed file is what this command writes.
+``tests/test_plots_browser.py::test_the_committed_page_template_is_what_the_command_writes``
+checks the committed file is what this command writes.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ command wrote. No TensorFlow here.
     # ... when `dvc queue status` shows every experiment done:
     python tools/sweep_report.py --out-dir plots/sweep
 
-The atlas (``docs/atlas.md`` gives its whole command sequence) is the same report over more
+The atlas (``docs/fixes.md`` gives its whole command sequence) is the same report over more
 variants and depths: ``--name atlas --out-dir plots/atlas``.
 """
 

@@ -17,6 +17,7 @@ import math
 from array import array
 from pathlib import Path
 
+from or_gate.files.tables import write_csv
 from or_gate.runtime import DataError
 
 import numpy as np
@@ -88,7 +89,7 @@ def missing_truth_table_inputs(rows: np.ndarray) -> list[tuple[int, int]]:
 
 
 def write_raw(rows: np.ndarray, path: Path) -> None:
-    path.write_text("".join(f"{x1},{x2},{y}\n" for x1, x2, y in rows), encoding="ascii")
+    write_csv(path, None, rows.tolist())  # the write-up's format: no header
 
 
 def count_rows(path: Path) -> int:
@@ -123,8 +124,7 @@ def split_validation(rows: np.ndarray, validation_split: float) -> tuple[np.ndar
 
 
 def write_split(rows: np.ndarray, path: Path) -> None:
-    lines = [",".join(COLUMNS)] + [",".join(str(v) for v in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    write_csv(path, COLUMNS, rows.tolist())
 
 
 def read_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

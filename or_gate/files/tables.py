@@ -47,6 +47,9 @@ def format_column(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values)
     if values.dtype.kind in "iub":
         return values.astype(str)
+    if values.dtype.kind not in "f":  # text (a variant's name): cell by cell
+        text = [format_cell(value) for value in values.ravel().tolist()]
+        return np.array(text or [""], dtype=str)[: values.size].reshape(values.shape)
     # distinct by bit pattern, so that -0.0 and 0.0 (equal as numbers) keep their own text
     bits = np.ascontiguousarray(values).view(f"u{values.dtype.itemsize}")
     unique, inverse = np.unique(bits, return_inverse=True)
@@ -54,16 +57,27 @@ def format_column(values: np.ndarray) -> np.ndarray:
     return np.array(text or [""], dtype=str)[inverse.reshape(values.shape)]
 
 
-def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def write_csv(
+    path: str | Path, columns: Sequence[str] | None, rows: Iterable[Sequence[Any]]
+) -> None:
+    """Every CSV the project writes: a header of ``columns`` (none if None, as in the raw
+    files' format), then one line per row, each cell by :func:`format_cell`."""
     lines = (",".join(format_cell(value) for value in row) for row in rows)
     write_csv_text(path, columns, lines)
 
 
-def write_csv_text(path: str | Path, columns: Sequence[str], texts: Iterable[str]) -> None:
+def write_table(path: str | Path, table: pd.DataFrame) -> None:
+    """A pandas table, column by column as :func:`format_column` formats it."""
+    cells = [format_column(table[column].to_numpy()) for column in table.columns]
+    write_csv(path, list(table.columns), zip(*cells, strict=True))
+
+
+def write_csv_text(path: str | Path, columns: Sequence[str] | None, texts: Iterable[str]) -> None:
     """A table whose rows are already formatted: ``texts`` are lines, or blocks of lines."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([",".join(columns), *texts]) + "\n", encoding="utf-8")
+    header = [] if columns is None else [",".join(columns)]
+    path.write_text("\n".join([*header, *texts]) + "\n", encoding="utf-8")
 
 
 def read_csv(

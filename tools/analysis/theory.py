@@ -44,6 +44,8 @@ from __future__ import annotations
 import functools
 import math
 
+from or_gate.params import RAI
+
 import numpy as np
 
 # The write-up's scale and the transition measured there (success 1.0 at depth 6, 0.0 at 7,
@@ -60,7 +62,7 @@ def born_dead_probability(depth, width: int = 2):
 
 def born_dead_theory_applies(activation: str, initializer: str, residual: bool) -> bool:
     """The born-dead theory is for ReLU layers with zero biases and no skip connection."""
-    return activation == "relu" and not residual and initializer != "rai"
+    return activation == "relu" and not residual and initializer != RAI
 
 
 @functools.cache

@@ -33,6 +33,10 @@ GENERATED = (
 )
 
 
+# The start-up notices TensorFlow prints on a machine without a GPU.
+NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "cpu_feature_guard", "oneDNN custom")
+
+
 def quiet_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
     env.pop("OR_GATE_DEBUG", None)
@@ -53,7 +57,7 @@ def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.
 
 
 def run_tool(args: list[str], repo: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run one of a copy's tools (``tools/x.py ...``) with that copy's own library, as a user
+    """Run one of a copy's tools (``tools/<name>.py ...``) with that copy's own library, as a user
     of the copy would after installing it there (a tool refuses another checkout's code)."""
     import sys
 

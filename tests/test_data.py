@@ -19,7 +19,7 @@ from or_gate.runtime import DataError
 
 import numpy as np
 import pytest
-from helpers import REPO, quiet_env
+from helpers import REPO, quiet_env, run
 
 
 @pytest.mark.parametrize(
@@ -182,3 +182,37 @@ def test_prepared_schema(prepared, reproduced_repo, split):
     assert set(np.unique(x)) <= {0.0, 1.0} and set(np.unique(y)) <= {0.0, 1.0}
     np.testing.assert_array_equal(y, np.logical_or(x[:, 0], x[:, 1]))
     assert set(np.unique(y)) == {0.0, 1.0}  # both classes in every split
+
+
+def test_a_training_row_that_contradicts_or_is_refused(tmp_path):
+    from or_gate.files.data import read_raw
+
+    path = tmp_path / "OR-gate.data.csv"
+    path.write_text("0,1,1\n1,1,1\n0,0,1\n")
+    with pytest.raises(DataError) as caught:
+        read_raw(path)
+    assert str(caught.value) == (
+        f"{path}:3: label y = 1 contradicts OR(0, 0) = 0; expected the OR gate's truth table"
+    )
+
+
+def test_a_test_file_missing_a_truth_table_input_is_refused(tmp_path):
+    raw = REPO / "data/raw"
+    (tmp_path / "OR-gate.data.csv").write_text((raw / "OR-gate.data.csv").read_text())
+    (tmp_path / "OR-gate-test.data.csv").write_text("0,0,0\n0,1,1\n1,0,1\n0,0,0\n")
+    paths = ["--raw-dir", str(tmp_path), "--out-dir", str(tmp_path / "out")]
+    result = run([sys.executable, "-m", "stages.prepare", *paths], REPO, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"prepare: error: {tmp_path / 'OR-gate-test.data.csv'}: no row for the truth-table "
+        "input(s) (1, 1); the test set must cover all four"
+    ]
+
+
+def test_a_large_training_file_is_read_compactly(tmp_path):
+    from or_gate.files.data import read_raw
+
+    path = tmp_path / "OR-gate.data.csv"
+    path.write_text("0,1,1\n1,0,1\n0,0,0\n1,1,1\n" * 25_000)
+    rows = read_raw(path)
+    assert rows.shape == (100_000, 3) and rows.dtype == np.int8  # 3 bytes a row

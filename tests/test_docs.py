@@ -81,3 +81,66 @@ def test_files_and_functions_stay_small(folder):
             if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno >= 60:
                 too_long.append(f"{path.name}::{node.name}: {node.end_lineno - node.lineno + 1}")
     assert too_long == []
+
+
+# Where prose may name a file that exists only after a run (DVC outputs, DVC's own folders).
+GENERATED = ("models/", "data/training/", "data/evaluation/", ".dvc/tmp/", ".dvc/cache/")
+PROSE_PATH = re.compile(
+    r"(?<![\w/.-])((?:or_gate|stages|tools|tests|docs|data|metrics|plots|models|benchmarks"
+    r"|\.ci|\.dvc|\.github)/[\w./-]*\w)"
+)
+TEST_FUNCTION = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
+BARE_TEST_FILE = re.compile(r"(?<![\w/])(test_\w+\.py)\b")
+
+
+def prose_of_python(source: str) -> str:
+    """The docstrings and comments of a module: its prose, not the strings its code uses."""
+    import io
+    import tokenize
+
+    tree = ast.parse(source)
+    nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef))]
+    docstrings = [ast.get_docstring(node, clean=False) or "" for node in nodes]
+    comments = [
+        token.string
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    return "\n".join(docstrings + comments)
+
+
+def project_texts() -> dict[str, str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    suffixes = (".py", ".md", ".yaml", ".yml", ".toml", ".txt", "run")
+    texts = {
+        name: (REPO / name).read_text(encoding="utf-8", errors="ignore")
+        for name in listed
+        if name.endswith(suffixes) and (REPO / name).is_file()
+    }
+    return {n: prose_of_python(t) if n.endswith(".py") else t for n, t in texts.items()}
+
+
+def test_every_path_the_prose_names_exists():
+    """Docstrings, comments and docs name files; each must exist (or be a run's output)."""
+    missing = set()
+    for name, text in project_texts().items():
+        for path in PROSE_PATH.findall(text):
+            if not (REPO / path).exists() and not path.startswith(GENERATED):
+                missing.add(f"{name}: {path}")
+        for path, function in TEST_FUNCTION.findall(text):
+            tree = ast.parse((REPO / path).read_text()) if (REPO / path).is_file() else None
+            names = (
+                {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)} if tree else ()
+            )
+            if function not in names:
+                missing.add(f"{name}: {path}::{function}")
+        for test_file in BARE_TEST_FILE.findall(text):
+            if not (REPO / "tests" / test_file).is_file():
+                missing.add(f"{name}: {test_file}")
+    assert sorted(missing) == []

@@ -183,8 +183,7 @@ def test_final_gradient_ratio_reads_the_final_epoch():
 
 
 def test_exact_zero_gradients_are_floored_and_stay_finite():
-    assert log10_ratio(0.0, 0.05) == pytest.approx(-300 - math.log10(0.05))
-    assert GRADIENT_FLOOR == 1e-300
+    assert log10_ratio(0.0, 0.05) == pytest.approx(math.log10(GRADIENT_FLOOR) - math.log10(0.05))
     assert math.isfinite(log10_ratio(0.0, 0.0))
     assert gradient_ratios(gradients_table([0.0], [0.05]), epoch=0) == [
         pytest.approx(-298.7, abs=0.05)
@@ -210,3 +209,72 @@ def test_born_dead_counts_blocked_layers_not_silent_ones():
     assert metrics["dead_units"]["init"] == 0.5 and metrics["born_dead_rate"] == 0.0
     units["blocked_fraction"] = units["dead_fraction"]
     assert variant_metrics(Y_TEST, learned, truth, training)["born_dead_rate"] == 1.0
+
+
+def metrics_of(truth: np.ndarray, history=None, dead_final=None) -> dict:
+    """variant_metrics of replicates whose test predictions are their truth-table ones."""
+    replicates = len(truth)
+    dead = dead_final or [[0.0, 0.0]] * replicates
+    return variant_metrics(
+        Y_TEST,
+        np.repeat(truth[:, :1], len(Y_TEST), axis=1),
+        truth,
+        {
+            "history": history_table(replicates) if history is None else history,
+            "gradients": gradients_table([1e-3] * replicates, [1e-1] * replicates),
+            "units": units_table([[0.0, 0.0]] * replicates, dead, *[[[0.0, 0.0]] * replicates] * 2),
+        },
+    )
+
+
+def test_a_span_of_exactly_the_collapse_span_is_not_a_collapse():
+    """In float32, as the predictions are: a span equal to COLLAPSE_SPAN answers something
+    different per input (not collapsed); anything below it is a collapse."""
+    span = np.float32(COLLAPSE_SPAN)
+    just_below = np.nextafter(span, np.float32(0))
+    truth = np.array([[0.0, 0.0, 0.0, span], [0.0, 0.0, 0.0, just_below]], np.float32)
+    assert metrics_of(truth)["collapse_rate"] == 0.5  # the second replicate only
+
+
+def test_diverged_replicates_are_left_out_of_the_final_unit_shares():
+    history = history_table(2)
+    history.loc[history["replicate"] == 1, "loss"] = np.nan  # replicate 1 diverged
+    truth = np.array([[0.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0]], np.float32)
+    metrics = metrics_of(truth, history, dead_final=[[0.0, 0.0], [1.0, 1.0]])
+    assert metrics["diverged_rate"] == 0.5
+    assert metrics["dead_units"]["final"] == 0.0  # not 0.5: the diverged one is not counted
+    assert metrics["saturated_units"]["final"] == 0.0
+
+
+def tables(replicates: int, loss: list[float]) -> dict[str, pd.DataFrame]:
+    history = pd.DataFrame(
+        [(k, 1, loss[k], 0.5, 0.1, 0.5) for k in range(replicates)],
+        columns=("replicate", "epoch", "loss", "accuracy", "val_loss", "val_accuracy"),
+    )
+    rows = [
+        (k, epoch, layer, role, 0.1, 0.1)
+        for k in range(replicates)
+        for epoch in (0, 1)
+        for layer, role in enumerate(("input", "hidden", "output"))
+    ]
+    where = ("replicate", "epoch", "layer", "role")
+    gradients = pd.DataFrame(rows, columns=(*where, "kernel_gradient_norm", "bias_gradient_norm"))
+    units = pd.DataFrame(
+        [(*row[:4], 0.0, 0.0, 0.0) for row in rows],
+        columns=(*where, "dead_fraction", "saturated_fraction", "blocked_fraction"),
+    )
+    return {"history": history, "gradients": gradients, "units": units}
+
+
+def test_a_diverged_replicate_is_counted_and_never_a_success():
+    y = np.array([0, 1, 1, 0, 0, 1, 1], np.float32)
+    learned = np.where(y == 1, 0.99, 0.01).astype(np.float32)
+    test = np.stack([learned, learned, np.full(7, np.nan, np.float32)])
+    truth = np.array([[0.01, 0.99, 0.99, 0.99]] * 2 + [[np.nan] * 4], np.float32)
+    # replicate 1's loss went non-finite during training, yet its final outputs look fine
+    metrics = variant_metrics(y, test, truth, tables(3, [0.1, np.nan, np.nan]))
+    assert metrics["diverged_rate"] == pytest.approx(2 / 3)
+    assert metrics["success_rate"] == pytest.approx(1 / 3)
+    assert metrics["collapse_rate"] == pytest.approx(2 / 3)  # a diverged net is "collapsed"
+    assert metrics["test"]["accuracy"] == pytest.approx(1 / 3)  # diverged replicates score 0
+    assert metrics["test"]["mse"] == pytest.approx(0.0001, rel=1e-3)  # the finite one only

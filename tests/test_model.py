@@ -106,3 +106,20 @@ def test_drawing_every_replicate_at_once_equals_drawing_them_one_by_one():
             initializer.seed = int(seed)
             one = np.asarray(initializer((3, 3), dtype="float32"))
             np.testing.assert_array_equal(at_once[k], one, err_msg=name)
+
+
+@pytest.mark.parametrize("initializer", ["uniform", "he_normal", "rai"])
+def test_a_deeper_net_starts_with_the_shallower_nets_layers(initializer):
+    """The prefix property: a replicate's layer seeds are drawn in layer order from
+    random.Random(seed), so at depth 10 its input layer and first L hidden layers are exactly
+    its depth-L draw (only the output layer, drawn after every hidden one, differs). The atlas
+    measures the same networks, grown, at every depth: its depths are not independent samples."""
+    seeds = [7, 8, 9]
+    deep = Architecture(depth=10, width=2, activation="relu", initializer=initializer)
+    deep_layers = [deep.layout.unflatten(w) for w in stacked_initial_weights(deep, seeds)]
+    for depth in (1, 4, 9):
+        shallow = Architecture(depth=depth, width=2, activation="relu", initializer=initializer)
+        for k, weights in enumerate(stacked_initial_weights(shallow, seeds)):
+            prefix = shallow.layout.unflatten(weights)[: 2 * (depth + 1)]  # input + hidden
+            for own, grown in zip(prefix, deep_layers[k], strict=False):
+                np.testing.assert_array_equal(own, grown)

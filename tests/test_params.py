@@ -7,7 +7,8 @@ import re
 import subprocess
 import sys
 
-from or_gate.params import load_params, parse_params, read_yaml
+from or_gate.architecture import Architecture, Initializer
+from or_gate.params import keras_names_table, load_params, parse_params, read_yaml
 from or_gate.runtime import ParamsError
 
 import pytest
@@ -176,14 +177,12 @@ def test_initializer_forms_and_residual_are_accepted(raw):
     }
     raw["variants"]["rai"] = {"activation": "relu", "initializer": "rai"}
     raw["variants"]["res"] = {"activation": "relu", "initializer": "he_normal", "residual": True}
-    variants = parse_params(raw).variants
-    assert variants["wide"].initializer_form() == {
-        "name": "random_uniform",
-        "minval": -0.2,
-        "maxval": 0.2,
-    }
-    assert variants["rai"].initializer_form() == "rai" and not variants["rai"].residual
-    assert variants["res"].residual
+    params = parse_params(raw)
+    wide = Architecture.of(params, "wide").initializer
+    assert wide == Initializer("random_uniform", (("maxval", 0.2), ("minval", -0.2)))
+    assert wide.to_json() == {"name": "random_uniform", "maxval": 0.2, "minval": -0.2}
+    assert Architecture.of(params, "rai").initializer == Initializer("rai")
+    assert not params.variants["rai"].residual and params.variants["res"].residual
     raw["variants"]["res"]["residual"] = "yes"
     with pytest.raises(ParamsError, match=r"variants\.res\.residual: 'yes' is not allowed"):
         parse_params(raw)
@@ -363,3 +362,20 @@ def test_the_docs_parameter_table_is_generated_from_the_declaration(tmp_path):
     )
     for key in ("seed", "depth", "model.width", "train.batch_size", "train.validation_split"):
         assert f"| `{key}` |" in out.read_text()
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
+def test_a_loss_that_cannot_train_this_output_is_refused_by_rule(loss):
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["train"]["loss"] = loss
+    with pytest.raises(ParamsError) as caught:
+        parse_params(raw)
+    message = str(caught.value)
+    assert message.startswith(f"params.yaml: train.loss: '{loss}' is not allowed")
+    assert "smallest where the prediction is t, with a gradient toward t elsewhere" in message
+
+
+def test_the_loss_rule_keeps_the_losses_that_can_train():
+    losses = set(keras_names_table()["losses"])
+    assert {"mean_squared_error", "binary_crossentropy", "hinge", "log_cosh"} <= losses
+    assert not {"categorical_crossentropy", "kl_divergence", "cosine_similarity"} & losses

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
+
+from or_gate.evaluation import COLLAPSE_SPAN, GRADIENT_FLOOR
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import SMALL_PARAMS, duplicate, git_commit_all, run
+from helpers import NOISE, SMALL_PARAMS, duplicate, git_commit_all, run
+
+from analysis.gate import flatten
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
 
@@ -32,14 +37,25 @@ METRIC_KEYS = {
 }
 
 
-def flatten(document: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in document.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
+def assert_diagnostic_metrics_agree(metrics, history, gradients, units, epochs) -> None:
+    """The gradient ratio and unit shares, recomputed here from the records."""
+    # median over replicates of log10 |dL/d first hidden kernel| - log10 |dL/d output bias|
+    at_init = gradients[gradients["epoch"] == 0]
+    first = at_init[(at_init["role"] == "hidden") & (at_init["layer"] == 1)]
+    output = at_init[at_init["role"] == "output"]
+    ratios = np.log10(first["kernel_gradient_norm"].clip(lower=GRADIENT_FLOOR).to_numpy())
+    ratios -= np.log10(output["bias_gradient_norm"].clip(lower=GRADIENT_FLOOR).to_numpy())
+    assert metrics["gradients.log10_ratio_at_init"] == pytest.approx(np.median(ratios))
+    # final unit shares: replicates whose loss stayed finite only
+    finite = history.groupby("replicate")["loss"].apply(lambda loss: np.isfinite(loss).all())
+    hidden = units[units["role"] == "hidden"]
+    for when, epoch in (("init", 0), ("final", epochs)):
+        at = hidden[hidden["epoch"] == epoch]
+        if when == "final":
+            at = at[at["replicate"].map(finite)]
+        assert metrics[f"dead_units.{when}"] == pytest.approx(at["dead_fraction"].mean())
+        saturated = at["saturated_fraction"].mean()
+        assert metrics[f"saturated_units.{when}"] == pytest.approx(saturated)
 
 
 def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
@@ -68,13 +84,7 @@ def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
         for table in (units, gradients):
             assert sorted(table["epoch"].unique()) == diagnosed
             assert len(table) == len(diagnosed) * replicates * layers
-        assert (gradients[["kernel_gradient_norm", "bias_gradient_norm"]] >= 0).all().all()
-        hidden = units[units["role"] == "hidden"]
-        for when, epoch in (("init", 0), ("final", epochs)):
-            at = hidden[hidden["epoch"] == epoch]
-            assert metrics[f"dead_units.{when}"] == pytest.approx(at["dead_fraction"].mean())
-            saturated = at["saturated_fraction"].mean()
-            assert metrics[f"saturated_units.{when}"] == pytest.approx(saturated)
+        assert_diagnostic_metrics_agree(metrics, history, gradients, units, epochs)
         predictions = pd.read_csv(evaluation / "predictions.csv")
         assert len(predictions) == replicates * (7 + 4)
         test = predictions[predictions["split"] == "test"]
@@ -85,7 +95,7 @@ def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
         )
         truth = predictions[predictions["split"] == "truth_table"]
         spans = truth.groupby("replicate")["prediction"].agg(lambda p: p.max() - p.min())
-        assert metrics["collapse_rate"] == pytest.approx((spans < 0.01).mean())
+        assert metrics["collapse_rate"] == pytest.approx((spans < COLLAPSE_SPAN).mean())
         surface = pd.read_csv(evaluation / "decision_surface.csv")
         assert len(surface) == 41 * 41 and surface["prediction"].between(0, 1).all()
         for figure in ("accuracy.png", "loss.png"):
@@ -161,3 +171,29 @@ def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     experiments = [e for b in shown for e in b.get("experiments") or []]
     assert len(experiments) == 1
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("reproduced")
+def test_a_diverging_variant_finishes_with_its_divergence_counted(reproduced_repo, tmp_path):
+    params = yaml.safe_load((reproduced_repo / "params.yaml").read_text())
+    params["depth"] = 4
+    params["variants"] = {"boom": {"activation": "exponential", "initializer": "ones"}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    common = ["--params", str(tmp_path / "params.yaml"), "--data-dir", "data/prepared"]
+    outputs = ["--model-dir", str(tmp_path / "m/boom"), "--records-dir", str(tmp_path / "t/boom")]
+    train = run(
+        [sys.executable, "-m", "stages.train", *common, "--variant", "boom", *outputs],
+        reproduced_repo,
+    )
+    assert "train@boom: 2 of 2 replicates diverged (non-finite loss or weights)" in train.stdout
+    inputs = ["--models-dir", str(tmp_path / "m"), "--training-dir", str(tmp_path / "t")]
+    outputs = ["--metrics-dir", str(tmp_path / "metrics"), "--evaluation-dir", str(tmp_path / "e")]
+    stage = [sys.executable, "-m", "stages.evaluate"]
+    evaluate = run([*stage, *common, *inputs, *outputs], reproduced_repo)
+    assert "success 0.00, collapse 1.00" in evaluate.stdout
+    assert "diverged 2 of 2" in evaluate.stdout
+    metrics = yaml.safe_load((tmp_path / "metrics/boom.json").read_text())
+    assert metrics["diverged_rate"] == 1.0 and metrics["test"]["mse"] is None
+    for output in (train, evaluate):  # 7. nothing but the project's own lines
+        assert not [line for line in output.stderr.splitlines() if any(n in line for n in NOISE)]

@@ -23,6 +23,32 @@ def awkward_floats(rng, count: int, dtype) -> np.ndarray:
     return values
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (np.float32(0.1), "0.1"),  # the shortest text that reads back to the float32
+        (np.float64(0.1), "0.1"),
+        (np.float32(1 / 3), "0.33333334"),
+        (np.float64(1 / 3), "0.3333333333333333"),
+        (np.float32(-0.0), "-0.0"),
+        (np.float32(1e-35), "1e-35"),
+        (np.float64(1e13), "10000000000000.0"),
+        (np.float64(1e16), "1e+16"),
+        (2.5, "2.5"),
+        (np.float32("nan"), ""),  # non-finite numbers never reach a file
+        (np.float64("-inf"), ""),
+        (None, ""),
+        (np.int64(7), "7"),
+        (True, "True"),
+        ("relu", "relu"),
+        ("a,b", '"a,b"'),  # quoted as CSV quotes a field with a comma
+        ('say "hi"', '"say ""hi"""'),
+    ],
+)
+def test_a_cell_is_written_as_these_exact_bytes(value, text):
+    assert format_cell(value) == text
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_column_formats_as_cell_by_cell(dtype):
     values = awkward_floats(np.random.default_rng(0), 4000, dtype).reshape(40, 100)[:, ::3]

@@ -25,12 +25,18 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from analysis.theory import born_dead_probability
+
 NETWORKS = 2000
 TRUTH_TABLE = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float64)
 
 
-def born_dead_probability(depth: int, width: int = 2) -> float:
-    return 1 - (1 - 2.0**-width) ** depth
+def test_the_born_dead_formula_in_closed_form():
+    """1 - (1 - 2^-w)^L, worked out by hand: width 2 dies a layer with probability 1/4."""
+    assert born_dead_probability(1) == 0.25
+    assert born_dead_probability(2) == pytest.approx(1 - 0.75**2)
+    assert born_dead_probability(10) == pytest.approx(0.9436864852905273)
+    assert born_dead_probability(10, width=3) == pytest.approx(1 - (7 / 8) ** 10)
 
 
 def within_binomial_range(successes: int, draws: int, p: float, coverage=0.999) -> bool:
@@ -72,7 +78,8 @@ def deep_he_draws() -> np.ndarray:
 @pytest.mark.parametrize("depth", [1, 2, 5, 10])
 def test_born_dead_rate_is_one_minus_three_quarters_to_the_depth(deep_he_draws, depth):
     # Kernel initializers take their seeds in layer order, so the first L hidden layers of a
-    # depth-10 draw are a depth-L draw (test_network.py checks this prefix property).
+    # depth-10 draw are a depth-L draw (tests/test_model.py::
+    # test_a_deeper_net_starts_with_the_shallower_nets_layers checks this prefix property).
     born_dead = int(np.any(deep_he_draws[:, :depth], axis=1).sum())
     print(f"L={depth}: {born_dead}/{NETWORKS}, theory {born_dead_probability(depth):.4f}")
     assert within_binomial_range(born_dead, NETWORKS, born_dead_probability(depth))

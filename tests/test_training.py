@@ -191,8 +191,13 @@ def test_epoch_schedules():
     assert log_spaced_epochs(200) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 200]
     assert log_spaced_epochs(1) == [0, 1]
     assert chunk_boundaries(10, [0, 1, 2, 4, 5, 8, 10]) == [1, 2, 4, 5, 8, 10]
-    assert CHUNK_EPOCHS == 20  # never more than CHUNK_EPOCHS per compiled call
-    assert chunk_boundaries(50, [1]) == [1, 21, 41, 50]
+    assert chunk_boundaries(50, [1], chunk=20) == [1, 21, 41, 50]
+    for stops in ([], [1], [3, 7, 200], list(range(0, 500, 37))):  # never a longer chunk
+        boundaries = chunk_boundaries(500, stops)
+        assert set(stops) - {0} <= set(boundaries) and boundaries[-1] == 500
+        assert all(
+            b - a <= CHUNK_EPOCHS for a, b in zip([0, *boundaries[:-1]], boundaries, strict=True)
+        )
     assert chunk_boundaries(3, []) == [3]
 
 
@@ -211,3 +216,101 @@ def test_diagnostics_see_the_gradient_vanish_through_deep_sigmoid_layers():
     assert kernel[1] < 1e-15 * kernel[-1]  # first hidden layer against the output layer
     assert np.all(kernel > 0)  # float64 norms: tiny, not zero
     assert measured.blocked_fraction.max() == 0.0  # sigmoid never blocks a gradient outright
+
+
+def test_replicate_k_starts_from_keras_weights_for_seed_plus_k():
+    """The pipeline's promise (params.yaml's seed): replicate k of every variant is
+    initialised as keras.utils.set_random_seed(seed + k) then the model builder draws."""
+    from or_gate.params import load_params
+    from or_gate.training import seeds_of
+
+    from helpers import REPO
+
+    params = load_params(REPO / "params.yaml").model_copy(update={"replicates": 3})
+    x, y = or_rows(10, seed=1)
+    architecture, trainer = trainer_for(params, "leaky_relu", Splits(x, y, x[:2], y[:2]))
+    for k in range(3):
+        keras.utils.set_random_seed(params.seed + k)
+        expected = architecture.layout.flatten(build_model(architecture).get_weights())
+        np.testing.assert_array_equal(np.asarray(trainer.weights.value)[k], expected)
+    assert seeds_of(params) == [params.seed + k for k in range(3)]  # and each reshuffles so
+
+
+def test_gradient_norms_per_layer_are_keras_own_gradients():
+    """diagnose()'s kernel and bias gradient norms, against a GradientTape over the Keras
+    model's own variables (kernel_0, bias_0, kernel_1, ...), mean squared error on the rows."""
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
+
+    import tensorflow as tf
+
+    x, y = or_rows(40, seed=4)
+    architecture = Architecture(depth=3, width=2, activation="tanh", initializer="glorot_uniform")
+    flat = stacked_initial_weights(architecture, [11])
+    measured = diagnose(
+        StackedNetwork(architecture, 1, "mean_squared_error"),
+        tf.constant(flat),
+        tf.constant(x),
+        tf.constant(y),
+    )
+    model = build_model(architecture)
+    model.set_weights(architecture.layout.unflatten(flat[0]))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(keras.losses.mean_squared_error(y[:, None], model(x)))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    norms = [float(np.linalg.norm(np.asarray(g, np.float64))) for g in gradients]
+    np.testing.assert_allclose(measured.kernel_gradient_norm[0], norms[0::2], rtol=1e-5)
+    np.testing.assert_allclose(measured.bias_gradient_norm[0], norms[1::2], rtol=1e-5)
+
+
+def test_a_unit_is_dead_only_when_it_outputs_zero_on_every_input():
+    """A ReLU unit negative on every input is dead; one negative on some inputs and positive
+    on others is not (it passes a gradient for those)."""
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
+
+    import tensorflow as tf
+
+    architecture = Architecture(depth=1, width=2, activation="relu", initializer="zeros")
+    weights = [
+        np.array([[5.0, 0.0], [0.0, 5.0]]), np.zeros(2),  # input layer: h in (0.5, 0.99)
+        np.array([[-1.0, 1.0], [-1.0, 1.0]]), np.array([0.0, -1.5]),  # unit 0 dead; unit 1 not
+        np.ones((2, 1)), np.zeros(1),
+    ]  # fmt: skip
+    flat = architecture.layout.flatten(weights)[None, :]
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    y = np.array([0, 1, 1, 1], np.float32)
+    network = StackedNetwork(architecture, 1, "mean_squared_error")
+    measured = diagnose(network, tf.constant(flat), tf.constant(x), tf.constant(y))
+    assert measured.dead_fraction[0, 1] == 0.5  # the hidden layer: one unit of two
+    assert measured.blocked_fraction[0, 1] == 0.5
+
+
+def test_born_dead_is_a_blocked_layer_not_a_silent_one():
+    from or_gate.architecture import Architecture
+    from or_gate.model import StackedNetwork, stacked_initial_weights
+    from or_gate.training import Splits, StackedTrainer, diagnose
+
+    import tensorflow as tf
+
+    x, y = or_rows(200, seed=3)
+    x_all, y_all = tf.constant(x), tf.constant(y)
+    tanh = Architecture(depth=1, width=2, activation="tanh", initializer="zeros")
+    weights = stacked_initial_weights(tanh, [7])
+    network = StackedNetwork(tanh, 1, "mean_squared_error")
+    at_init = diagnose(network, tf.constant(weights), x_all, y_all)
+    assert at_init.dead_fraction[0, 1] == 1.0  # outputs exactly 0 on every input...
+    assert at_init.blocked_fraction[0, 1] == 0.0  # ...but tanh'(0) = 1: gradients pass
+    data = Splits(x[:160], y[:160], x[160:], y[160:])
+    trained = StackedTrainer(tanh, weights, data, train_settings(epochs=60, learning_rate=0.01))
+    assert trained.fit([7]).history["val_accuracy"][-1, 0] == 1.0  # and it learns OR
+
+    relu = Architecture(depth=1, width=2, activation="relu", initializer="uniform")
+    flat = stacked_initial_weights(relu, [7])
+    layers = relu.layout.unflatten(flat[0])
+    layers[2] = -np.abs(layers[2])  # negative weights on positive inputs: z < 0 everywhere
+    blocked = relu.layout.flatten(layers)[None]
+    network = StackedNetwork(relu, 1, "mean_squared_error")
+    measured = diagnose(network, tf.constant(blocked), x_all, y_all)
+    assert measured.blocked_fraction[0, 1] == 1.0 and measured.dead_fraction[0, 1] == 1.0
+    assert measured.kernel_gradient_norm[0, 0] == 0.0  # nothing reaches below it

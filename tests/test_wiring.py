@@ -213,3 +213,20 @@ def test_only_train_and_evaluate_load_tensorflow(stage, reproduced_repo, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "tensorflow loaded: False"
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("mini")
+def test_an_edit_to_docs_or_tools_reruns_nothing_and_one_to_the_pins_reruns_every_stage(
+    mini_repo, tmp_path
+):
+    from helpers import duplicate, run
+
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    for path in ("README.md", "docs/science.md", "tools/analysis/gate.py", "tests/helpers.py"):
+        (repo / path).write_text((repo / path).read_text() + "\n# an edit\n")
+    assert run(["dvc", "status"], repo).stdout.strip() == "Data and pipelines are up to date."
+    pins = repo / "requirements.txt"
+    pins.write_text(pins.read_text() + "# an edit\n")
+    changed = yaml.safe_load(run(["dvc", "status", "--json"], repo).stdout)
+    assert set(changed) == set(STAGES) - {"train"} | {"train@sigmoid"}

@@ -92,7 +92,8 @@ def _profiles(tables: dict, when: str) -> pd.DataFrame:
 
 
 def write_chart_data(out_dir: Path, tables: dict) -> None:
-    """One CSV per chart; ``tables`` is {variant: {"training": ..., ...}} (or_gate/files/records.py)."""
+    """One CSV per chart; ``tables`` is {variant: {"training": ..., ...}}, as
+    ``or_gate/files/records.py`` reads them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for curve in CURVES:
         write_table(out_dir / f"{curve}.csv", _curve(tables, curve))

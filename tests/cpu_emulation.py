@@ -35,7 +35,7 @@ def digest() -> dict[str, str]:
     import numpy as np
     from helpers import train_settings
 
-    from analysis.export import load_model, save_model
+    from tools.analysis.export import load_model, save_model
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(40, 2)).astype(np.float32)

@@ -61,7 +61,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {
         **env,
         "TF_CPP_MIN_LOG_LEVEL": "3",
-        "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tools'}",
+        "PYTHONPATH": str(REPO),
         **extra,
     }
 

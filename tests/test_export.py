@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from helpers import REPO, quiet_env
 
-from analysis.export import load_model, renumber_shared_objects, save_model
+from tools.analysis.export import load_model, renumber_shared_objects, save_model
 
 # Saves replicate weights drawn for seed 3 to argv[1]; with "loop", forever, printing a line
 # after each save (for the kill test).
 SAVE_IN_A_CHILD = """
 import sys
 import or_gate
-from analysis.export import save_model
+from tools.analysis.export import save_model
 from or_gate.architecture import Architecture
 from or_gate.model import build_model, initial_weights
 architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
@@ -39,7 +39,7 @@ def save_in_a_child(path, mode="once") -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", SAVE_IN_A_CHILD, str(path), mode],
         cwd=REPO,
-        env=quiet_env(PYTHONPATH=str(REPO / "tools")),  # the tools' analysis package
+        env=quiet_env(PYTHONPATH=str(REPO)),  # tools.analysis from the root
         stdout=subprocess.PIPE,
         text=True,
     )

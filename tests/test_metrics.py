@@ -14,6 +14,7 @@ from or_gate.evaluation import (
     gradient_ratios,
     log10_ratio,
     score_replicates,
+    summary_line,
     variant_metrics,
 )
 
@@ -94,7 +95,7 @@ def test_threshold_is_strictly_above_one_half_as_keras():
 
 
 @pytest.mark.parametrize("label_dtype", [np.float32, np.float64, np.int64])
-@pytest.mark.parametrize("prediction_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("prediction_dtype", [np.float32, np.float64, np.int64])
 def test_batched_scores_equal_scikit_learn_per_replicate_to_the_bit(label_dtype, prediction_dtype):
     """The oracle: scikit-learn's accuracy_score and mean_squared_error, one replicate at a
     time, give exactly the batched numbers (the metrics' bytes depend on it)."""
@@ -102,13 +103,17 @@ def test_batched_scores_equal_scikit_learn_per_replicate_to_the_bit(label_dtype,
 
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 2, 7).astype(label_dtype)
-    predictions = rng.uniform(0, 1, (100, 7)).astype(prediction_dtype)
-    predictions[::13] = np.round(predictions[::13])  # some predictions exactly 0 or 1
-    predictions[5, 2] = np.nan
+    integers = np.issubdtype(prediction_dtype, np.integer)  # both integer: float64 arithmetic
+    if integers:
+        predictions = rng.integers(-1, 3, (100, 7)).astype(prediction_dtype)
+    else:
+        predictions = rng.uniform(0, 1, (100, 7)).astype(prediction_dtype)
+        predictions[::13] = np.round(predictions[::13])  # some predictions exactly 0 or 1
+        predictions[5, 2] = np.nan
     accuracy, mse = score_replicates(labels, predictions)
     for k, row in enumerate(predictions):
         assert accuracy[k] == accuracy_score(labels.astype(int), (row > 0.5).astype(int))
-        if k == 5:
+        if k == 5 and not integers:
             assert math.isnan(mse[k])
         else:
             assert mse[k] == mean_squared_error(labels, row)
@@ -278,3 +283,26 @@ def test_a_diverged_replicate_is_counted_and_never_a_success():
     assert metrics["collapse_rate"] == pytest.approx(2 / 3)  # a diverged net is "collapsed"
     assert metrics["test"]["accuracy"] == pytest.approx(1 / 3)  # diverged replicates score 0
     assert metrics["test"]["mse"] == pytest.approx(0.0001, rel=1e-3)  # the finite one only
+
+
+def test_the_summary_line_says_every_rate_of_the_variant():
+    metrics = {
+        "replicates": 5,
+        "test": {"accuracy": 0.82857, "accuracy_min": 0.5714},
+        "success_rate": 0.6,
+        "collapse_rate": 0.4,
+        "born_dead_rate": 0.2,
+        "diverged_rate": 0.2,
+        "gradients": {"log10_ratio_at_init": -1.72},
+    }
+    assert summary_line("relu", metrics) == (
+        "evaluate: relu: test accuracy 0.829 (min 0.571), success 0.60, collapse 0.40, born dead "
+        "0.20, diverged 1 of 5, log10 gradient ratio at init -1.7"
+    )
+
+
+def test_gradient_tables_that_disagree_on_the_replicates_are_refused():
+    table = gradients_table([1e-3, 1e-3], [1e-1, 1e-1])
+    broken = table[~((table["replicate"] == 1) & (table["role"] == "output"))]
+    with pytest.raises(ValueError):
+        gradient_ratios(broken, 0)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from helpers import NOISE, SMALL_PARAMS, duplicate, git_commit_all, run
 
-from analysis.gate import flatten
+from tools.analysis.gate import flatten
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
 

@@ -171,7 +171,7 @@ def test_variant_names_csv_readers_would_change_survive_the_table(tmp_path):
         tmp_path, experiment("d1", 1, "2026-01-01", dict.fromkeys(names, 0.5), variants=names)
     )
     assert sweep_report(source, tmp_path / "out").returncode == 0
-    from analysis.sweep import read_table
+    from tools.analysis.sweep import read_table
 
     assert sorted(r.variant for r in read_table(tmp_path / "out/depth_sweep.csv")) == sorted(names)
 
@@ -247,7 +247,7 @@ def test_the_theory_follows_the_width_and_skips_rai_and_residual_variants(tmp_pa
 
 
 def test_the_sigmoid_scale_is_read_back_from_the_table():
-    from analysis.sweep import VariantResult, uniform_scale
+    from tools.analysis.sweep import VariantResult, uniform_scale
 
     def result(initializer, activation="sigmoid"):
         return VariantResult("e", "", 5, 2, "v", activation, initializer, False, 16, 1, 0, 0)

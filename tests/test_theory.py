@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from analysis.theory import born_dead_probability
+from tools.analysis.theory import born_dead_probability
 
 NETWORKS = 2000
 TRUTH_TABLE = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float64)
@@ -205,7 +205,7 @@ def test_sigmoid_attenuation_per_layer_is_what_the_network_measures(scale):
 
     import tensorflow as tf
 
-    from analysis.theory import attenuation_decades
+    from tools.analysis.theory import attenuation_decades
 
     networks, depth = 256, 10
     initializer = {"name": "random_uniform", "minval": -scale, "maxval": scale}

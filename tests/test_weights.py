@@ -136,7 +136,7 @@ def test_batched_predictions_match_keras_predict_on_exported_replicates(tmp_path
     if architecture != ARCHITECTURE:  # in this process (the command is tested on the plain net)
         from or_gate.files.weights import replicate_model
 
-        from analysis.export import save_model
+        from tools.analysis.export import save_model
 
         out = tmp_path / "replicate_17.keras"
         save_model(replicate_model(tmp_path / "relu", 17), out)
@@ -154,9 +154,11 @@ def test_batched_predictions_match_keras_predict_on_exported_replicates(tmp_path
 
 
 def test_evaluate_refuses_a_model_other_than_the_one_params_yaml_trains(tmp_path):
+    import runpy
+
     from or_gate.params import load_params
 
-    from stages.evaluate import load_variant
+    load_variant = runpy.run_path(str(REPO / "stages/evaluate.py"))["load_variant"]
 
     params = load_params(REPO / "params.yaml")
     relu = Architecture.of(params, "relu")

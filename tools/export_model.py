@@ -23,8 +23,6 @@ def check_destination(out: Path) -> None:
     """A ``.keras`` file in an existing folder outside the pipeline's outputs, or one line."""
     if out.suffix != ".keras":
         raise DataError(f"--out {out}: must end in .keras, the only name Keras saves a model under")
-    if not out.parent.is_dir():
-        raise DataError(f"--out {out}: folder {out.parent} does not exist")
     checkout = Path(__file__).resolve().parents[1]
     for folder in PIPELINE_FOLDERS:
         if out.resolve().is_relative_to(checkout / folder):
@@ -32,6 +30,8 @@ def check_destination(out: Path) -> None:
                 f"--out {out}: inside {folder}/, which the pipeline writes and DVC tracks; "
                 "export elsewhere"
             )
+    if not out.parent.is_dir():
+        raise DataError(f"--out {out}: folder {out.parent} does not exist")
 
 
 def main(argv: list[str]) -> None:

@@ -79,19 +79,8 @@ def main(argv: list[str]) -> None:
         if unknown:
             raise DataError(f"no finished experiment has variant(s) {', '.join(sorted(unknown))}")
         results = [r for r in results if r.variant in args.variants]
-    results = sweep.one_per_cell(results)
-    if not results:
-        raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
-
-    if args.from_csv is None or args.from_csv != args.out_dir / f"{args.name}.csv":
-        sweep.write_table(results, args.out_dir / f"{args.name}.csv")
-    sweep.draw_depth_sweep(results, args.out_dir / f"{args.name}.png")
-    depths = sorted({r.depth for r in results})
-    print(
-        f"sweep_report: {len(depths)} depths ({depths[0]}-{depths[-1]}), "
-        f"{len({r.variant for r in results})} variants -> {args.out_dir}"
-    )
-    print(sweep.theory_table(results))
+    table = args.out_dir / f"{args.name}.csv"
+    sweep.write_report(results, args.out_dir, args.name, table=args.from_csv != table)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,6 @@
 * ``export``: one replicate as a standard, byte-stable ``.keras`` file
   (``tools/export_model.py``).
 
-The tools import it as ``analysis`` (a script's own folder is first on ``sys.path``); the tests
-have ``tools`` on their path (``pythonpath`` in ``pyproject.toml``).
+The tools import it as ``analysis`` (a script's own folder is first on ``sys.path``), the tests
+as ``tools.analysis`` (from the repository's root); its modules import each other relatively.
 """

@@ -21,7 +21,7 @@ from or_gate.architecture import Initializer
 from or_gate.figures import variant_colours
 from or_gate.runtime import DataError
 
-from analysis.theory import born_dead_probability, born_dead_theory_applies
+from .theory import born_dead_probability, born_dead_theory_applies
 
 CONFIDENCE = 0.95
 BOUNDS = {"maxval", "minval"}  # a uniform initializer's arguments
@@ -84,10 +84,10 @@ class Experiment:
     reason: str = ""  # why it failed, from its log
 
 
-def load_experiments(source: Path | None, root: Path = Path(".")) -> list:
-    """The experiments of HEAD as ``dvc exp show --json`` gives them (read in-process through
-    DVC's API, the call ``dvc.api.exp_show`` makes, which keeps the params' types), or a
-    document saved from that command."""
+def load_experiments(source: Path | None, root: Path = Path("."), revs=None) -> list:
+    """The experiments of ``revs`` (default HEAD) as ``dvc exp show --json`` gives them (read
+    in-process through DVC's API, the call ``dvc.api.exp_show`` makes, which keeps the params'
+    types), or a document saved from that command."""
     if source is not None:
         try:
             return json.loads(source.read_text(encoding="utf-8"))
@@ -98,7 +98,7 @@ def load_experiments(source: Path | None, root: Path = Path(".")) -> list:
     from dvc.repo import Repo
 
     with Repo.open(str(root)) as repo:
-        return [baseline.dumpd() for baseline in repo.experiments.show()]
+        return [baseline.dumpd() for baseline in repo.experiments.show(revs=revs)]
 
 
 def _failure_reason(executor: dict) -> str:
@@ -295,7 +295,7 @@ def _label(result: VariantResult, widths: set[int]) -> str:
 def _draw_sigmoid_predictions(panel, results, lines, colours) -> None:
     """A dotted vertical line at the predicted critical depth of each uniform sigmoid variant
     (``tools/analysis/theory.py``), in the variant's colour."""
-    from analysis.theory import sigmoid_critical_depth
+    from .theory import sigmoid_critical_depth
 
     for variant, width in lines:
         first = next(r for r in results if (r.variant, r.width) == (variant, width))
@@ -383,3 +383,22 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
         panels[1].legend(fontsize="small", loc="center right")
         figure.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.06)
     save_figure(figure, path)
+
+
+def write_report(
+    results: list[VariantResult], out_dir: Path, name: str, table: bool = True
+) -> None:
+    """The table (``<name>.csv``, unless redrawing from it) and figure (``<name>.png``) of a
+    sweep's results, and the theory table printed: one result per depth, width and variant."""
+    results = one_per_cell(results)
+    if not results:
+        raise DataError("no finished experiments with metrics; run a sweep first (see --help)")
+    if table:
+        write_table(results, out_dir / f"{name}.csv")
+    draw_depth_sweep(results, out_dir / f"{name}.png")
+    depths = sorted({r.depth for r in results})
+    print(
+        f"sweep_report: {len(depths)} depths ({depths[0]}-{depths[-1]}), "
+        f"{len({r.variant for r in results})} variants -> {out_dir}"
+    )
+    print(theory_table(results))

@@ -40,6 +40,8 @@ NOISE = ("cuInit", "absl::InitializeLog", "cudart_stub", "cpu_feature_guard", "o
 def quiet_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
     env.pop("OR_GATE_DEBUG", None)
+    if env.get("MUTANT_UNDER_TEST") == "stats":  # mutmut records coverage in-process only
+        del env["MUTANT_UNDER_TEST"]
     return {**env, **extra}
 
 

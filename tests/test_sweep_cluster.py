@@ -75,8 +75,9 @@ def project(tmp_path):
     return repo, origin
 
 
-def test_a_sweep_on_dask_survives_a_dead_worker_and_reruns_nothing(project, tmp_path):
-    repo, origin = project
+def sweep_with_a_worker_killed(repo: Path, tmp_path: Path) -> str:
+    """Run the 4-cell sweep on a scheduler and two workers, kill one while its first cell
+    trains; return the sweep's output."""
     scheduler_file = tmp_path / "scheduler.json"
     scheduler = start(
         ["dask", "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
@@ -112,7 +113,12 @@ def test_a_sweep_on_dask_survives_a_dead_worker_and_reruns_nothing(project, tmp_
     finally:
         for process in [*workers.values(), scheduler]:
             stop(process)
-    log = (tmp_path / "sweep.log").read_text()
+    return (tmp_path / "sweep.log").read_text()
+
+
+def test_a_sweep_on_dask_survives_a_dead_worker_and_reruns_nothing(project, tmp_path):
+    repo, origin = project
+    log = sweep_with_a_worker_killed(repo, tmp_path)
     assert "sweep deaths: 4 cells of commit" in log and "4 of 4 done" in log
     assert "Dask dashboard http" in log
     progress = [line for line in log.splitlines() if "/4 done, " in line]

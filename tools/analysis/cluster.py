@@ -74,35 +74,42 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     listed = step("clone", "git", "ls-remote", spec["origin"], spec["ref"], cwd=base)
     if listed.returncode == 0 and listed.stdout.strip():
         return {**result, "status": "done", "pushed": False}  # shared by an earlier attempt
-    cloned = step(
-        "clone", "git", "clone", "-q", "--no-checkout", spec["origin"], str(clone), cwd=base
-    )
-    if cloned.returncode != 0:
-        return failed(cloned, "git clone")
-    checked_out = step("clone", "git", "checkout", "-q", spec["commit"])
-    if checked_out.returncode != 0:
-        return failed(checked_out, "git checkout")
-    if spec.get("dvc_remote"):
-        added = step(
-            "clone", "dvc", "remote", "add", "-d", "--local", "-f", "sweep", spec["dvc_remote"]
-        )
-        if added.returncode != 0:
-            return failed(added, "dvc remote add")
-    for key, value in GIT_IDENTITY:  # DVC commits the experiment
-        step("clone", "git", "config", key, value)
-    overrides = [part for value in spec["overrides"] for part in ("-S", value)]
-    ran = step("run", "dvc", "exp", "run", "-n", spec["cell"], *overrides)
-    if ran.returncode != 0:
-        return failed(ran, "dvc exp run")
-    pushed_data = step("push", "dvc", "push", "-q")  # the outputs first: then the ref
-    if pushed_data.returncode != 0:
-        return failed(pushed_data, "dvc push")
-    # the experiment's ref, as `dvc exp push` sends it (which would send it before the data)
-    pushed = step("push", "git", "push", "-q", "origin", f"{spec['ref']}:{spec['ref']}")
-    if pushed.returncode != 0:
-        return failed(pushed, "git push of the experiment")
+    for phase, what, command, cwd in cell_commands(spec, clone, base):
+        done = step(phase, *command, cwd=cwd)
+        if done.returncode != 0:
+            return failed(done, what)
     shutil.rmtree(clone, ignore_errors=True)
     return {**result, "status": "done", "pushed": True}
+
+
+def cell_commands(spec: dict[str, Any], clone: Path, base: Path) -> list[tuple]:
+    """(phase, what, command, folder) of one cell, in order: clone the commit, run the
+    experiment, push its outputs to the DVC remote, then its ref to the git remote (the ref
+    `dvc exp push` would push, which sends it before the data)."""
+    ref, remote = spec["ref"], spec.get("dvc_remote")
+    overrides = [part for value in spec["overrides"] for part in ("-S", value)]
+    clone_it = ("git", "clone", "-q", "--no-checkout", spec["origin"], str(clone))
+    steps = [
+        ("clone", "git clone", clone_it, base),
+        ("clone", "git checkout", ("git", "checkout", "-q", spec["commit"]), clone),
+    ]
+    if remote:
+        add = ("dvc", "remote", "add", "-d", "--local", "-f", "sweep", remote)
+        steps.append(("clone", "dvc remote add", add, clone))
+    steps += [  # DVC commits the experiment
+        ("clone", "git config", ("git", "config", key, value), clone) for key, value in GIT_IDENTITY
+    ]
+    return [
+        *steps,
+        ("run", "dvc exp run", ("dvc", "exp", "run", "-n", spec["cell"], *overrides), clone),
+        ("push", "dvc push", ("dvc", "push", "-q"), clone),
+        (
+            "push",
+            "git push of the experiment",
+            ("git", "push", "-q", "origin", f"{ref}:{ref}"),
+            clone,
+        ),
+    ]
 
 
 def shipped(function):

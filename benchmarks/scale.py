@@ -56,7 +56,7 @@ def loop_seconds(clone: Path, env: dict, wrapper: str, variant: str) -> float:
             path.write_text(yaml.safe_dump(params))
             args = [sys.executable, "-m", "stages.train", "--params", str(path), "--variant"]
             args += [variant, "--data-dir", "data/prepared", "--model-dir"]
-            args += [f"{scratch}/m{epochs}", "--records-dir", f"{scratch}/r{epochs}"]
+            args += [f"{scratch}/m{epochs}"]
             seconds[epochs] = stage_times(args, clone, env, wrapper)[0]
     return seconds[400] - seconds[200]
 

@@ -31,6 +31,10 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+# The metrics DVC shows and compares (metrics/<variant>.json): the answers. Every number, these
+# included, is in the variant's summary (data/evaluation/<variant>/summary.json).
+HEADLINE = ("success_rate", "collapse_rate", "born_dead_rate")
+
 COLLAPSE_SPAN = 0.01
 GRADIENT_FLOOR = 1e-300  # the smallest gradient norm a log10 is taken of
 
@@ -133,6 +137,11 @@ def variant_metrics(
             "final": _mean(unit_fractions(units, final, "saturated_fraction")[kept]),
         },
     }
+
+
+def headline(metrics: dict) -> dict:
+    """The metrics DVC shows, of a variant's summary."""
+    return {key: metrics[key] for key in HEADLINE}
 
 
 def summary_line(name: str, metrics: dict) -> str:

@@ -4,15 +4,17 @@
   {"training": ..., "evaluation": ...}}, as ``or_gate/files/records.py`` reads them), draws
   one figure and saves it as a PNG without a "Software" text chunk, so the bytes depend on the
   drawing, not on the version string.
-* **Chart data** for ``dvc plots show`` / ``dvc plots diff``: long-form CSVs with a ``variant``
-  column and finite numbers only (curves of the first ``SAMPLE_REPLICATES`` replicates;
-  gradient profiles are medians over all), which ``dvc.yaml``'s ``plots:`` draw with
-  ``.dvc/plots/variant_lines.json``: ``accuracy.csv``, ``val_accuracy.csv``, ``loss.csv``,
-  ``val_loss.csv``, ``gradient_profile_init.csv`` and ``gradient_profile_final.csv``.
-* **Colours**: DVC's charts colour lines by the ``variant`` field with Vega's ``tableau10``
-  scheme, over the variant names sorted alphabetically (Vega-Lite's default domain order for a
-  nominal field). The figures take their colours from :func:`variant_colours`, in the same
-  order, so a variant is one colour on the whole ``dvc plots show`` page.
+* **Chart data** for ``dvc plots show`` / ``dvc plots diff``, the VS Code extension and
+  Studio: per variant and epoch (or layer), the median and the quartiles over every replicate
+  (finite numbers only), which ``dvc.yaml``'s ``plots:`` draw with ``.dvc/plots/band.json``
+  (a panel per variant; in it, a median line and its interquartile band per revision, in the
+  revision's colour): ``accuracy.csv``, ``val_accuracy.csv``, ``loss.csv``, ``val_loss.csv``,
+  ``gradient_profile_init.csv`` and ``gradient_profile_final.csv``. The records keep every
+  replicate's curve.
+* **Colours**: in the figures, one colour per variant, the same in every figure
+  (:func:`variant_colours`: Vega's ``tableau10`` scheme over the names sorted, as Vega-Lite
+  assigns a nominal field's colours). DVC's charts colour by revision instead, as DVC, VS Code
+  and Studio fill the template's colour anchor, and give each variant its own panel.
 """
 
 from __future__ import annotations
@@ -65,30 +67,39 @@ def gradient_profile(gradients: pd.DataFrame, epoch: int) -> pd.DataFrame:
     return at_epoch.groupby("layer", as_index=False)["kernel_gradient_norm"].median()
 
 
+# The band each chart draws around its median line: the middle half of the replicates.
+QUARTILES = {"q25": 0.25, "median": 0.5, "q75": 0.75}
+
+
+def quartiles(values: pd.DataFrame, by: str, column: str) -> pd.DataFrame:
+    """Per value of ``by``, the quartiles of ``column`` over the finite values (a diverged
+    replicate's missing numbers are left out; vega cannot draw them)."""
+    finite = values[np.isfinite(values[column].astype(float))]
+    grouped = finite.groupby(by)[column]
+    return pd.DataFrame({name: grouped.quantile(q) for name, q in QUARTILES.items()}).reset_index()
+
+
 def _curve(tables: dict, curve: str) -> pd.DataFrame:
+    """variant, epoch and the quartiles of ``curve`` over every replicate."""
     frames = [
-        sample(t["training"]["history"]).assign(variant=name)[
-            ["variant", "replicate", "epoch", curve]
-        ]
+        quartiles(t["training"]["history"], "epoch", curve).assign(variant=name)
         for name, t in tables.items()
     ]
-    data = pd.concat(frames, ignore_index=True)
-    return data[np.isfinite(data[curve].astype(float))]  # vega cannot draw a missing value
+    return pd.concat(frames, ignore_index=True)[["variant", "epoch", *QUARTILES]]
 
 
 def _profiles(tables: dict, when: str) -> pd.DataFrame:
+    """variant, layer and the quartiles over replicates of log10 |dL/d kernel| (an exact zero
+    at the floor's log10, -300)."""
     frames = []
     for name, t in tables.items():
         gradients = t["training"]["gradients"]
         epoch = 0 if when == "init" else int(gradients["epoch"].max())
-        profile = gradient_profile(gradients, epoch)
-        norm = profile["kernel_gradient_norm"].clip(lower=GRADIENT_FLOOR)  # exact zero -> -300
-        frames.append(
-            pd.DataFrame(
-                {"variant": name, "layer": profile["layer"], "log10_gradient_norm": np.log10(norm)}
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        at_epoch = gradients[gradients["epoch"] == epoch]
+        norm = at_epoch["kernel_gradient_norm"].clip(lower=GRADIENT_FLOOR)
+        logs = at_epoch.assign(log10_gradient_norm=np.log10(norm))
+        frames.append(quartiles(logs, "layer", "log10_gradient_norm").assign(variant=name))
+    return pd.concat(frames, ignore_index=True)[["variant", "layer", *QUARTILES]]
 
 
 def write_chart_data(out_dir: Path, tables: dict) -> None:

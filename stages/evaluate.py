@@ -1,15 +1,17 @@
 """Stage ``evaluate``: measure every saved model and summarise each variant as metrics.
 
-Reads ``params.yaml`` (replicates, variants), ``data/prepared/test.csv``, every variant's
-stacked trained weights ``models/<variant>/`` (``or_gate/files/weights.py``; all replicates
-are evaluated at once, with Keras' own activations) and the training records
-``data/training/<variant>/{history,gradients,units}.csv``. Writes, per variant,
-``metrics/<variant>.json`` (the definitions are in ``or_gate/evaluation.py``) and the evaluation
-records ``data/evaluation/<variant>/{predictions,decision_surface}.csv``
-(``or_gate/files/records.py``).
+Reads ``params.yaml`` (depth, model.width, replicates, variants), ``data/prepared/test.csv``
+and every variant's ``models/<variant>/``: its stacked trained weights
+(``or_gate/files/weights.py``; all replicates are evaluated at once, with Keras' own
+activations; the architecture is checked against params.yaml) and its training records
+(``history.csv``, ``gradients.csv``, ``units.csv``). Writes, per variant,
+``metrics/<variant>.json``, the metrics DVC shows and compares (success, collapse and
+born-dead rates), and into ``data/evaluation/<variant>/`` the summary of every number
+(``summary.json``; the definitions are in ``or_gate/evaluation.py``) and the evaluation
+records (``predictions.csv``, ``decision_surface.csv``; ``or_gate/files/records.py``).
 
     python -m stages.evaluate --data-dir data/prepared --models-dir models \
-        --training-dir data/training --metrics-dir metrics --evaluation-dir data/evaluation
+        --metrics-dir metrics --evaluation-dir data/evaluation
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from or_gate.architecture import Architecture
-from or_gate.evaluation import summary_line, variant_metrics
+from or_gate.evaluation import headline, summary_line, variant_metrics
 from or_gate.files.data import TRUTH_TABLE, or_labels, read_split
 from or_gate.files.records import read_training, write_decision_surface, write_predictions
 from or_gate.files.tables import write_json
@@ -31,7 +33,7 @@ SURFACE_STEPS = 41  # grid points per axis of the decision surface
 
 
 # The paths dvc.yaml passes to this stage.
-PATHS = ("data-dir", "models-dir", "training-dir", "metrics-dir", "evaluation-dir")
+PATHS = ("data-dir", "models-dir", "metrics-dir", "evaluation-dir")
 
 
 def surface_grid() -> np.ndarray:
@@ -82,10 +84,11 @@ def main(argv: list[str]) -> None:
             surface = StackedNetwork(architecture, 1, "mean_squared_error").predict(
                 weights[:1], surface_grid()
             )[0]
-        training = read_training(args.training_dir / name)
+        training = read_training(args.models_dir / name)
         metrics = variant_metrics(y_test, test_predictions, truth_predictions, training)
-        write_json(args.metrics_dir / f"{name}.json", metrics)
+        write_json(args.metrics_dir / f"{name}.json", headline(metrics))
         records = args.evaluation_dir / name
+        write_json(records / "summary.json", metrics)
         truth = (TRUTH_TABLE, or_labels(TRUTH_TABLE), truth_predictions)
         splits = {"test": (x_test, y_test, test_predictions), "truth_table": truth}
         write_predictions(records, splits)

@@ -1,8 +1,8 @@
 """Stage ``plot``: draw the figures and write the data of DVC's charts, from files only.
 
-Reads ``params.yaml`` (variants), the training and evaluation records
-(``data/training/<variant>/``, ``data/evaluation/<variant>/``) and ``metrics/<variant>.json``.
-Writes into ``--figures-dir`` (PNG, listed as image plots in ``dvc.yaml``):
+Reads ``params.yaml`` (variants), each variant's training records (``models/<variant>/``)
+and its evaluation records and summary (``data/evaluation/<variant>/``). Writes into
+``--figures-dir`` (PNG, listed as image plots in ``dvc.yaml``):
 
 * ``<variant>/accuracy.png``, ``<variant>/loss.png``: the write-up's two figures, train vs
   validation by epoch, one line per replicate;
@@ -15,8 +15,8 @@ Writes into ``--figures-dir`` (PNG, listed as image plots in ``dvc.yaml``):
 and into ``--charts-dir`` the data of ``dvc plots show``'s charts (``or_gate/figures.py``).
 No TensorFlow here.
 
-    python -m stages.plot --training-dir data/training --evaluation-dir data/evaluation \
-        --metrics-dir metrics --figures-dir plots/figures --charts-dir plots/charts
+    python -m stages.plot --models-dir models --evaluation-dir data/evaluation \
+        --figures-dir plots/figures --charts-dir plots/charts
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from or_gate.params import load_params
 from or_gate.runtime import run, stage_arguments
 
 # The paths dvc.yaml passes to this stage.
-PATHS = ("training-dir", "evaluation-dir", "metrics-dir", "figures-dir", "charts-dir")
+PATHS = ("models-dir", "evaluation-dir", "figures-dir", "charts-dir")
 
 
 def main(argv: list[str]) -> None:
@@ -38,12 +38,14 @@ def main(argv: list[str]) -> None:
 
     tables = {
         name: {
-            "training": read_training(args.training_dir / name),
+            "training": read_training(args.models_dir / name),
             "evaluation": read_evaluation(args.evaluation_dir / name),
         }
         for name in params.variants
     }
-    metrics = {name: read_json(args.metrics_dir / f"{name}.json") for name in params.variants}
+    metrics = {
+        name: read_json(args.evaluation_dir / name / "summary.json") for name in params.variants
+    }
     write_chart_data(args.charts_dir, tables)
 
     colours = variant_colours(params.variants)

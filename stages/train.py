@@ -3,9 +3,9 @@
 Reads ``params.yaml`` (seed, depth, replicates, model.width, train.*, variants.<variant>) and
 ``data/prepared/{train,validation}.csv``. Writes every replicate's trained weights, stacked,
 into ``<model-dir>`` (a DVC-cached output; ``or_gate/files/weights.py``, and
-``tools/export_model.py`` for any replicate as a ``.keras`` file), and the training records
-(``history.csv``, ``gradients.csv``, ``units.csv``; see ``or_gate/files/records.py``) into
-``<records-dir>``.
+``tools/export_model.py`` for any replicate as a ``.keras`` file), beside the records of how
+they trained (``history.csv``, ``gradients.csv``, ``units.csv``; see
+``or_gate/files/records.py``).
 
 Replicate k starts from the weights ``build_model`` draws after
 ``keras.utils.set_random_seed(seed + k)`` and its rows are reshuffled every epoch by
@@ -13,7 +13,7 @@ Replicate k starts from the weights ``build_model`` draws after
 (``or_gate/training.py``).
 
     python -m stages.train --variant sigmoid --data-dir data/prepared \
-        --model-dir models/sigmoid --records-dir data/training/sigmoid
+        --model-dir models/sigmoid
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from or_gate.params import load_params
 from or_gate.runtime import ParamsError, load_tensorflow, phase, run, stage_arguments
 
 # The paths dvc.yaml passes to this stage.
-PATHS = ("data-dir", "model-dir", "records-dir")
+PATHS = ("data-dir", "model-dir")
 
 
 def progress_line(variant: str, epoch: int, epochs: int, last: dict, started: float) -> str:
@@ -92,7 +92,7 @@ def main(argv: list[str]) -> None:
         )
     with phase(stage, f"saving {params.replicates} models and the training records"):
         save_stacked(args.model_dir, architecture, result.weights)
-        records.write(args.records_dir)
+        records.write(args.model_dir)
     seconds = time.perf_counter() - started
     print(f"{stage}: saved {params.replicates} models to {args.model_dir} in {seconds:.1f}s")
 

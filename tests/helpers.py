@@ -26,7 +26,6 @@ GENERATED = (
     "models",
     "plots",
     "data/prepared",
-    "data/training",
     "data/evaluation",
     "data/validated.txt",
     "dvc_plots",
@@ -214,7 +213,6 @@ OUTPUTS = (
     "plots/figures",
     "plots/charts",
     "data/prepared",
-    "data/training",
     "data/evaluation",
     "dvc.lock",
 )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from or_gate.evaluation import HEADLINE
+
 import pytest
 from helpers import REPO, git_commit_all, quiet_env, run
 
@@ -16,11 +18,14 @@ VARIANTS = ("sigmoid", "relu", "leaky_relu")
 
 @pytest.fixture()
 def gated(tmp_path) -> Path:
-    """A repository whose committed metrics are the project's committed ones."""
+    """A repository whose committed metrics and summaries are the project's committed ones."""
     repo = tmp_path / "repo"
     (repo / "metrics").mkdir(parents=True)
     for variant in VARIANTS:
         shutil.copy(REPO / "metrics" / f"{variant}.json", repo / "metrics")
+        summary = Path("data/evaluation") / variant / "summary.json"
+        (repo / summary).parent.mkdir(parents=True)
+        shutil.copy(REPO / summary, repo / summary)
     shutil.copy(REPO / "params.yaml", repo)
     (repo / "dvc.yaml").write_text("metrics:\n  - metrics\n")
     run(["git", "init", "-q", "-b", "main"], repo)
@@ -46,10 +51,14 @@ def gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def edit(repo: Path, variant: str, change) -> None:
-    path = repo / "metrics" / f"{variant}.json"
-    document = json.loads(path.read_text())
+    """Change a variant's summary, and its metrics file as evaluate writes it (the headline
+    keys of the summary)."""
+    summary = repo / "data/evaluation" / variant / "summary.json"
+    document = json.loads(summary.read_text())
     change(document)
-    path.write_text(json.dumps(document))
+    summary.write_text(json.dumps(document))
+    shown = {key: document[key] for key in HEADLINE if key in document}
+    (repo / "metrics" / f"{variant}.json").write_text(json.dumps(shown))
 
 
 def failing_lines(result) -> list[str]:

@@ -1,40 +1,38 @@
-"""One colour per variant: the figures' colours are the ones Vega gives in DVC's charts."""
+"""One colour per variant in every figure: the colours Vega gives a nominal field with the
+tableau10 scheme (so a figure reads like a Vega chart coloured by variant)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from or_gate.figures import variant_colours
-
-from helpers import REPO
 
 VARIANTS = ["sigmoid", "relu", "leaky_relu", "tanh"]
 
 
 def vega_colours(variants: list[str]) -> dict[str, str]:
-    """Render the project's chart template with Vega itself (vl-convert) and read each
+    """Render a chart coloured by variant with Vega itself (vl-convert) and read each
     variant's line colour from the SVG."""
     import vl_convert
 
-    template = (REPO / ".dvc/plots/variant_lines.json").read_text()
     rows = [
-        {"variant": v, "epoch": e, "loss": float(i + e), "rev": "workspace", "replicate": 0}
+        {"variant": v, "epoch": e, "loss": float(i + e)}
         for i, v in enumerate(variants)
         for e in (1, 2)
     ]
-    spec = json.loads(
-        template.replace('"<DVC_METRIC_DATA>"', json.dumps(rows))
-        .replace("<DVC_METRIC_X>", "epoch")
-        .replace("<DVC_METRIC_Y>", "loss")
-        .replace("<DVC_METRIC_TITLE>", "t")
-        .replace("<DVC_METRIC_X_LABEL>", "epoch")
-        .replace("<DVC_METRIC_Y_LABEL>", "loss")
-    )
+    spec = {
+        "data": {"values": rows},
+        "mark": {"type": "line", "tooltip": True},
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative"},
+            "y": {"field": "loss", "type": "quantitative"},
+            "color": {"field": "variant", "type": "nominal", "scale": {"scheme": "tableau10"}},
+        },
+    }
     svg = vl_convert.vegalite_to_svg(spec)
     # every line mark: its label names the variant, its stroke is the colour drawn
     lines = re.findall(
-        r'aria-label="[^"]*variant: ([a-z_]+);[^"]*"[^>]*stroke="(#[0-9a-f]{6})"', svg
+        r'aria-label="[^"]*variant: ([a-z_]+)(?:;[^"]*)?"[^>]*stroke="(#[0-9a-f]{6})"', svg
     )
     assert len(lines) == len(variants)
     return dict(lines)

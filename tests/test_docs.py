@@ -84,7 +84,7 @@ def test_files_and_functions_stay_small(folder):
 
 
 # Where prose may name a file that exists only after a run (DVC outputs, DVC's own folders).
-GENERATED = ("models/", "data/training/", "data/evaluation/", ".dvc/tmp/", ".dvc/cache/")
+GENERATED = ("models/", "data/evaluation/", ".dvc/tmp/", ".dvc/cache/")
 PROSE_PATH = re.compile(
     r"(?<![\w/.-])((?:or_gate|stages|tools|tests|docs|data|metrics|plots|models|benchmarks"
     r"|\.ci|\.dvc|\.github)/[\w./-]*\w)"

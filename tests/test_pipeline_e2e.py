@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from or_gate.evaluation import COLLAPSE_SPAN, GRADIENT_FLOOR
+from or_gate.evaluation import COLLAPSE_SPAN, GRADIENT_FLOOR, HEADLINE
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,19 @@ def assert_diagnostic_metrics_agree(metrics, history, gradients, units, epochs) 
         assert metrics[f"saturated_units.{when}"] == pytest.approx(saturated)
 
 
+def assert_chart_data_is_the_quartiles_of_the_records(repo, epochs) -> None:
+    """DVC's charts: per variant and epoch, the quartiles over replicates (NumPy's here)."""
+    for chart in ("accuracy", "val_accuracy", "loss", "val_loss"):
+        rows = pd.read_csv(repo / "plots/charts" / f"{chart}.csv")
+        assert set(rows["variant"]) == set(VARIANTS)
+        assert len(rows) == len(VARIANTS) * epochs  # a median and its band per epoch
+        history = pd.read_csv(repo / "models/relu/history.csv")
+        by_epoch = history.pivot(index="epoch", columns="replicate", values=chart).to_numpy()
+        relu = rows[rows["variant"] == "relu"]
+        for column, q in (("q25", 25), ("median", 50), ("q75", 75)):
+            np.testing.assert_allclose(relu[column], np.percentile(by_epoch, q, axis=1))
+
+
 def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
     """Every file the stages write exists, has the rows its parameters imply, and agrees
     with what it is computed from (recomputed here from the records, not by the code)."""
@@ -65,16 +78,22 @@ def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
     replicates, epochs = SMALL_PARAMS["replicates"], SMALL_PARAMS["train.epochs"]
     diagnosed = [0, 1, 2, 3]  # log-spaced epochs for 3 epochs: 0, 1, 2, then the last
     for name in VARIANTS:
-        metrics = flatten(json.loads((repo / "metrics" / f"{name}.json").read_text()))
+        summary = json.loads((repo / "data/evaluation" / name / "summary.json").read_text())
+        metrics = flatten(summary)
         assert set(metrics) == METRIC_KEYS, name
+        shown = json.loads((repo / "metrics" / f"{name}.json").read_text())  # DVC's metrics
+        assert shown == {key: summary[key] for key in HEADLINE}
         assert metrics["replicates"] == replicates
         assert sorted(p.name for p in (repo / "models" / name).iterdir()) == [
             "architecture.json",
+            "gradients.csv",
+            "history.csv",
+            "units.csv",
             "weights.npy",
         ]
         stacked = np.load(repo / "models" / name / "weights.npy", allow_pickle=False)
         assert stacked.shape == (replicates, 15) and stacked.dtype == np.float32  # 6 + 6 + 3
-        training, evaluation = repo / "data/training" / name, repo / "data/evaluation" / name
+        training, evaluation = repo / "models" / name, repo / "data/evaluation" / name
         history = pd.read_csv(training / "history.csv")
         assert len(history) == replicates * epochs
         assert history[["loss", "accuracy", "val_loss", "val_accuracy"]].notna().all().all()
@@ -102,14 +121,11 @@ def test_repro_writes_every_output_and_each_means_what_it_says(reproduced_repo):
             assert (repo / "plots/figures" / name / figure).read_bytes()[:8] == PNG
     for figure in ("comparison.png", "gradients.png", "units.png", "decision_surfaces.png"):
         assert (repo / "plots/figures" / figure).read_bytes()[:8] == PNG
-    for chart in ("accuracy", "val_accuracy", "loss", "val_loss"):
-        rows = pd.read_csv(repo / "plots/charts" / f"{chart}.csv")
-        assert set(rows["variant"]) == set(VARIANTS)
-        assert len(rows) == len(VARIANTS) * replicates * epochs
+    assert_chart_data_is_the_quartiles_of_the_records(repo, epochs)
     for when in ("init", "final"):
         profile = pd.read_csv(repo / "plots/charts" / f"gradient_profile_{when}.csv")
         assert len(profile) == len(VARIANTS) * layers
-        assert np.isfinite(profile["log10_gradient_norm"]).all()
+        assert np.isfinite(profile[["q25", "median", "q75"]]).all().all()
 
 
 def test_models_are_in_the_dvc_cache(reproduced_repo):
@@ -160,13 +176,13 @@ def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_
     assert "Running stage 'train@sigmoid'" in result.stdout  # depth changed for every variant
     assert "(relu, rai, residual)" in result.stdout  # train states its plan
     assert "(sigmoid, random_uniform(maxval=0.5, minval=-0.5))" in result.stdout
-    tanh = json.loads((repo / "metrics/tanh.json").read_text())
+    tanh = json.loads((repo / "data/evaluation/tanh/summary.json").read_text())
     assert tanh["replicates"] == SMALL_PARAMS["replicates"]
     architecture = json.loads((repo / "models/rai_res/architecture.json").read_text())
     assert architecture["initializer"] == "rai" and architecture["residual"] is True
     rai_res = json.loads((repo / "metrics/rai_res.json").read_text())
     assert rai_res["born_dead_rate"] == 0.0  # a residual layer is never blocked
-    units = pd.read_csv(repo / "data/training/tanh/units.csv")
+    units = pd.read_csv(repo / "models/tanh/units.csv")
     assert units["layer"].max() == 3  # input, two hidden, output
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     experiments = [e for b in shown for e in b.get("experiments") or []]
@@ -181,19 +197,19 @@ def test_a_diverging_variant_finishes_with_its_divergence_counted(reproduced_rep
     params["variants"] = {"boom": {"activation": "exponential", "initializer": "ones"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     common = ["--params", str(tmp_path / "params.yaml"), "--data-dir", "data/prepared"]
-    outputs = ["--model-dir", str(tmp_path / "m/boom"), "--records-dir", str(tmp_path / "t/boom")]
+    outputs = ["--model-dir", str(tmp_path / "m/boom")]
     train = run(
         [sys.executable, "-m", "stages.train", *common, "--variant", "boom", *outputs],
         reproduced_repo,
     )
     assert "train@boom: 2 of 2 replicates diverged (non-finite loss or weights)" in train.stdout
-    inputs = ["--models-dir", str(tmp_path / "m"), "--training-dir", str(tmp_path / "t")]
+    inputs = ["--models-dir", str(tmp_path / "m")]
     outputs = ["--metrics-dir", str(tmp_path / "metrics"), "--evaluation-dir", str(tmp_path / "e")]
     stage = [sys.executable, "-m", "stages.evaluate"]
     evaluate = run([*stage, *common, *inputs, *outputs], reproduced_repo)
     assert "success 0.00, collapse 1.00" in evaluate.stdout
     assert "diverged 2 of 2" in evaluate.stdout
-    metrics = yaml.safe_load((tmp_path / "metrics/boom.json").read_text())
+    metrics = yaml.safe_load((tmp_path / "e/boom/summary.json").read_text())
     assert metrics["diverged_rate"] == 1.0 and metrics["test"]["mse"] is None
     for output in (train, evaluate):  # 7. nothing but the project's own lines
         assert not [line for line in output.stderr.splitlines() if any(n in line for n in NOISE)]

@@ -114,7 +114,7 @@ def test_a_real_training_stays_within_its_plan_and_its_records_within_their_line
     reproduced_repo, tmp_path
 ):
     params = load_params(reproduced_repo / "params.yaml")
-    outputs = ["--model-dir", str(tmp_path / "m"), "--records-dir", str(tmp_path / "t")]
+    outputs = ["--model-dir", str(tmp_path / "m")]
     arguments = ["--variant", "relu", "--data-dir", "data/prepared", *outputs]
     measured = (  # the stage, run as DVC runs it, then its own peak resident memory
         "import resource, runpy, sys\n"
@@ -130,5 +130,5 @@ def test_a_real_training_stays_within_its_plan_and_its_records_within_their_line
         ("gradients", plan.DIAGNOSTIC_LINE_BYTES),
         ("units", plan.DIAGNOSTIC_LINE_BYTES),
     ):
-        lines = (tmp_path / "t" / f"{name}.csv").read_bytes().splitlines(keepends=True)
+        lines = (tmp_path / "m" / f"{name}.csv").read_bytes().splitlines(keepends=True)
         assert max(len(line) for line in lines) <= bound, name

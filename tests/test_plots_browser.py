@@ -130,28 +130,50 @@ def test_plots_show_renders_every_chart_offline(browser, reproduced_repo):
     assert report["refused"] == [] and report["errors"] == []
 
 
-def test_plots_diff_overlays_two_different_revisions(browser, reproduced_repo, tmp_path):
+def scaled(path: Path, factor: float) -> None:
+    """A chart's quartile columns (q25, median, q75) times ``factor``: another revision."""
+    header, *rows = path.read_text().splitlines()
+    columns = header.split(",")
+    quartile = [columns.index(name) for name in ("q25", "median", "q75")]
+    scaled_rows = [
+        ",".join(
+            repr(factor * float(v)) if i in quartile else v for i, v in enumerate(r.split(","))
+        )
+        for r in rows
+    ]
+    path.write_text("\n".join([header, *scaled_rows]) + "\n")
+
+
+def test_plots_diff_of_three_revisions_colours_by_revision_and_parts_the_variants(
+    browser, reproduced_repo, tmp_path
+):
     repo = duplicate(reproduced_repo, tmp_path / "repo")  # the shared fixture stays as it is
     git_commit_all(repo, "results")
-    committed = (repo / "plots/charts/loss.csv").read_text().splitlines()
-    # The workspace's loss curves: the committed ones, doubled.
-    doubled = [committed[0]] + [
-        ",".join([*row.split(",")[:-1], repr(2 * float(row.split(",")[-1]))])
-        for row in committed[1:]
-    ]
-    (repo / "plots/charts/loss.csv").write_text("\n".join(doubled) + "\n")
+    scaled(repo / "plots/charts/loss.csv", 2.0)
+    git_commit_all(repo, "the loss doubled")
+    scaled(repo / "plots/charts/loss.csv", 1.5)  # the workspace: three times the first
     out = tmp_path / "diff"
-    run(["dvc", "plots", "diff", "HEAD", "--out", str(out)], repo)
+    run(["dvc", "plots", "diff", "HEAD~1", "HEAD", "workspace", "--out", str(out)], repo)
     report = open_offline(browser, out / "index.html", ARTIFACTS / "plots_diff.png")
     assert len(report["charts"]) == CHARTS and all(c["drawn"] for c in report["charts"])
     specs = _embedded_specs((out / "index.html").read_text())
     loss = next(spec for spec in specs if "Training loss" in json.dumps(spec.get("title")))
-    by_revision: dict[str, list[float]] = {}
+    revisions = ["HEAD~1", "HEAD", "workspace"]
+    colour = loss["spec"]["encoding"]["color"]  # DVC filled the template's colour anchor
+    assert colour["field"] == "rev" and sorted(colour["scale"]["domain"]) == sorted(revisions)
+    assert len(set(colour["scale"]["range"])) == 3  # a colour per revision
+    assert loss["facet"]["field"] == "variant"  # each variant in its own panel
+    medians: dict[tuple[str, str], list[float]] = {}
     for row in loss["data"]["values"]:
-        by_revision.setdefault(row["rev"], []).append(float(row["loss"]))
-    assert set(by_revision) == {"HEAD", "workspace"}
-    np.testing.assert_allclose(by_revision["workspace"], 2 * np.array(by_revision["HEAD"]))
-    assert all({"variant", "rev"} <= set(spec["data"]["values"][0]) for spec in specs)
+        medians.setdefault((row["rev"], row["variant"]), []).append(float(row["median"]))
+    assert {variant for _, variant in medians} == {"sigmoid", "relu", "leaky_relu"}
+    for variant in ("sigmoid", "relu", "leaky_relu"):
+        first = np.array(medians["HEAD~1", variant])
+        np.testing.assert_allclose(medians["HEAD", variant], 2 * first)
+        np.testing.assert_allclose(medians["workspace", variant], 3 * first)
+    for spec in specs:  # every chart: the anchors VS Code and Studio fill
+        assert spec["spec"]["encoding"]["color"]["field"] == "rev"
+        assert {"width", "height"} <= set(spec["spec"])
 
 
 def _embedded_specs(html: str) -> list[dict]:

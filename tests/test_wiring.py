@@ -131,42 +131,20 @@ def covered(key: str, listed: set[str]) -> bool:
     return any(key == item or key.startswith(item + ".") for item in listed)
 
 
-STAGE_ARGS = {
+STAGE_ARGS = {  # each stage's arguments, its outputs redirected under {out}
     "validate": ["--raw-dir", "data/raw", "--out", "{out}/validated.txt"],
     "prepare": ["--raw-dir", "data/raw", "--out-dir", "{out}/prepared"],
     "train@sigmoid": [
-        "--variant",
-        "sigmoid",
-        "--data-dir",
-        "data/prepared",
-        "--model-dir",
-        "{out}/models",
-        "--records-dir",
-        "{out}/training",
+        *["--variant", "sigmoid", "--data-dir", "data/prepared"],
+        *["--model-dir", "{out}/models"],
     ],
     "evaluate": [
-        "--data-dir",
-        "data/prepared",
-        "--models-dir",
-        "models",
-        "--training-dir",
-        "data/training",
-        "--metrics-dir",
-        "{out}/metrics",
-        "--evaluation-dir",
-        "{out}/evaluation",
+        *["--data-dir", "data/prepared", "--models-dir", "models"],
+        *["--metrics-dir", "{out}/metrics", "--evaluation-dir", "{out}/evaluation"],
     ],
     "plot": [
-        "--training-dir",
-        "data/training",
-        "--evaluation-dir",
-        "data/evaluation",
-        "--metrics-dir",
-        "metrics",
-        "--figures-dir",
-        "{out}/figures",
-        "--charts-dir",
-        "{out}/charts",
+        *["--models-dir", "models", "--evaluation-dir", "data/evaluation"],
+        *["--figures-dir", "{out}/figures", "--charts-dir", "{out}/charts"],
     ],
 }
 

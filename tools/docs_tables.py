@@ -8,7 +8,8 @@ A generated block in a Markdown file looks like::
 
 and is rendered from its source:
 
-* ``metrics``: the committed ``metrics/<variant>.json`` (the default run);
+* ``metrics``: the committed ``data/evaluation/<variant>/summary.json`` of every variant with a
+  ``metrics/<variant>.json`` (the default run);
 * ``sweep``: ``plots/sweep/depth_sweep.csv`` (written by ``tools/sweep_report.py``);
 * ``atlas``, ``atlas_depth_10``: ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
@@ -38,8 +39,8 @@ def metrics_table(root: Path) -> str:
         "log10 gradient ratio at init | replicates |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for path in sorted((root / "metrics").glob("*.json")):
-        m = read_json(path)
+    for path in sorted((root / "metrics").glob("*.json")):  # a variant's every number
+        m = read_json(root / "data/evaluation" / path.stem / "summary.json")
         lines.append(
             f"| {path.stem} | {m['test']['accuracy']:.3f} ({m['test']['accuracy_min']:.3f}) "
             f"| {m['success_rate']:.2f} | {m['collapse_rate']:.2f} | {m['born_dead_rate']:.2f} "

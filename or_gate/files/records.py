@@ -1,6 +1,6 @@
 """The records one variant's training and evaluation leave, by file name and columns.
 
-Training writes, per variant, into its records directory (``data/training/<variant>/``):
+Training writes, per variant, beside its weights (``models/<variant>/``):
 
 * ``history.csv``: loss, accuracy, val_loss, val_accuracy by replicate and epoch (1-based,
   as ``keras.Model.fit`` reports them);

@@ -2,10 +2,12 @@
 
 Run as ``python tools/check_metrics.py [--baseline REV] [--rules .ci/metric_rules.yaml]``.
 
-Compares every metrics file DVC tracks (``metrics/<variant>.json``) in the workspace with the
-same file at ``REV`` (default ``HEAD``: the committed results), key by key, through DVC's own
-Python API (``Repo.metrics.show``), and applies the rules in ``--rules`` (data, not code),
-declared here once (:class:`Rules`) and validated like ``params.yaml``, one line per bad entry:
+Compares every metrics file DVC tracks (``metrics/<variant>.json``, the metrics DVC shows) and
+its variant's summary of every number (``data/evaluation/<variant>/summary.json``) in the
+workspace with the same files at ``REV`` (default ``HEAD``: the committed results), key by key,
+through DVC's own Python API (``Repo.metrics.show``), and applies the rules in ``--rules``
+(data, not code), declared here once (:class:`Rules`) and validated like ``params.yaml``, one
+line per bad entry:
 
 * ``limits``: per metric pattern (and variant pattern), the largest allowed ``max_drop``,
   ``max_rise`` or ``max_change`` against the baseline (a number >= 0);
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+from or_gate.evaluation import HEADLINE
 from or_gate.params import read_yaml, suggestion
 from or_gate.runtime import StageError
 
@@ -205,8 +208,14 @@ class Row:
     excused_by: str = ""  # the reason of the intended change that made a failure pass
 
 
+# Where each variant's every number is, beside the metrics DVC shows (stages/evaluate.py).
+SUMMARY = "data/evaluation/{variant}/summary.json"
+
+
 def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
-    """{variant: flat metrics, or an error string} for the workspace and the baseline."""
+    """{variant: flat metrics, or an error string} for the workspace and the baseline: the
+    metrics files DVC tracks, each with its variant's summary (every number) where there is
+    one."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc.scm import RevError
@@ -216,6 +225,11 @@ def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
     try:
         with Repo(str(root)) as repo:
             shown = repo.metrics.show(revs=[baseline])
+            variants = {
+                Path(name).stem for entry in shown.values() for name in (entry.get("data") or {})
+            }
+            targets = [SUMMARY.format(variant=variant) for variant in sorted(variants)]
+            summaries = repo.metrics.show(targets=targets, revs=[baseline]) if targets else {}
     except RevError:
         raise StageError(f"unknown baseline revision {baseline!r}") from None
     except DvcException as error:
@@ -225,11 +239,19 @@ def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
         entry = shown.get(rev) or {}
         if "error" in entry:
             raise StageError(f"DVC could not read the metrics at {rev}: {entry['error']}")
-        files = entry.get("data") or {}
-        return {
-            Path(name).stem: (flatten(item["data"]) if "data" in item else str(item.get("error")))
-            for name, item in files.items()
-        }
+        found = {}
+        for name, item in (entry.get("data") or {}).items():
+            if "data" not in item:
+                found[Path(name).stem] = str(item.get("error"))
+                continue
+            summary = ((summaries.get(rev) or {}).get("data") or {}).get(
+                SUMMARY.format(variant=Path(name).stem), {}
+            )
+            # the headline from the metrics file, which is what DVC shows (the summary repeats
+            # it); the summary's other numbers beside it
+            rest = {k: v for k, v in summary.get("data", {}).items() if k not in HEADLINE}
+            found[Path(name).stem] = flatten({**rest, **item["data"]})
+        return found
 
     return by_variant("workspace"), by_variant(baseline)
 

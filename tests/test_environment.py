@@ -87,6 +87,7 @@ def digests(runs: dict[str, tuple[str, dict]], tmp_path) -> dict[str, dict]:
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="the pins are for x86-64 CPUs")
 def test_every_emulated_cpu_computes_the_same_bytes_when_pinned(tmp_path):
     runs = {f"unpinned on {cpu}": ("unpinned", env) for cpu, env in EMULATED_CPUS.items()}
@@ -165,6 +166,7 @@ def test_a_process_that_loaded_numpy_first_is_refused():
     assert "numerics not pinned (NumPy dispatch" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.xdist_group("mini")
 def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, tmp_path):

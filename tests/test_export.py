@@ -45,6 +45,7 @@ def save_in_a_child(path, mode="once") -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_saves_in_two_processes_are_byte_identical_and_load_in_safe_mode(tmp_path):
     # Another process: other Python ids for shared objects, another save time.
     child = save_in_a_child(tmp_path / "child.keras")
@@ -67,6 +68,7 @@ def test_saves_in_two_processes_are_byte_identical_and_load_in_safe_mode(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["child.keras", "here.keras"]
 
 
+@pytest.mark.slow
 def test_a_process_killed_while_saving_never_leaves_a_broken_model(tmp_path):
     """SIGKILL a process that saves over and over, at a random point of a save; the model
     under its real name is then always complete (the old or the new one)."""

@@ -7,9 +7,11 @@ import sys
 
 from or_gate.params import KERAS_NAMES as TABLE
 
+import pytest
 from helpers import REPO, quiet_env
 
 
+@pytest.mark.slow
 def test_committed_table_is_what_keras_gives():
     # A subprocess: generating imports TensorFlow, which this test worker need not load.
     result = subprocess.run(

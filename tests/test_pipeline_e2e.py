@@ -152,6 +152,7 @@ def test_second_repro_does_nothing(reproduced_repo):
     assert "Data and pipelines are up to date." in status.stdout
 
 
+@pytest.mark.slow
 def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_repo, tmp_path):
     repo = duplicate(reproduced_repo, tmp_path / "repo")
     git_commit_all(repo, "results")
@@ -189,6 +190,7 @@ def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_
     assert len(experiments) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.xdist_group("reproduced")
 def test_a_diverging_variant_finishes_with_its_divergence_counted(reproduced_repo, tmp_path):

@@ -72,7 +72,11 @@ def test_versions_other_than_the_pinned_ones_are_refused(mini_repo, tmp_path):
 
 @pytest.mark.parametrize(
     ("typed", "trained"),
-    [("010", 10), ("'10'", "depth: '10' is not allowed"), ("10.0", "depth: 10.0 is not allowed")],
+    [
+        pytest.param("010", 10, marks=pytest.mark.slow),  # trains: minutes of dvc runs
+        ("'10'", "depth: '10' is not allowed"),
+        ("10.0", "depth: 10.0 is not allowed"),
+    ],
 )
 def test_a_hand_edited_depth_trains_exactly_what_dvc_records(mini_repo, tmp_path, typed, trained):
     repo = duplicate(mini_repo, tmp_path / "repo")

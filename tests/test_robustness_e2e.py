@@ -13,6 +13,7 @@ from helpers import duplicate, edit_params, fingerprint, interrupt_when, run
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
 
 
+@pytest.mark.slow
 def test_repro_twice_gives_the_same_bytes(mini_repo, tmp_path):
     repo = duplicate(mini_repo, tmp_path / "repo")
     before = fingerprint(repo)
@@ -46,6 +47,7 @@ def test_bad_params_fail_the_experiment_with_one_line(mini_repo, tmp_path, overr
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_training_killed_halfway_is_rerun_by_the_next_repro(mini_repo, tmp_path):
     """SIGKILL mid-training: DVC must not take the stage as done, and the next `dvc repro`
     trains it again. (A model file is never half written: tests/test_export.py kills a

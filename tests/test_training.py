@@ -60,9 +60,11 @@ def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[li
     [
         ("sigmoid", "uniform", 1, "adam", 0.01, False),
         ("relu", "he_normal", 3, "adam", 0.01, False),  # 20 rows: the last batch has 2 rows
-        ("tanh", "glorot_uniform", 4, "sgd", 0.1, False),
+        pytest.param("tanh", "glorot_uniform", 4, "sgd", 0.1, False, marks=pytest.mark.slow),
         ("relu", "he_normal", 2, "adam", 0.01, True),  # skip connections: a functional model
-        ("relu", "rai", 2, "adam", 0.01, False),  # nonzero initial biases
+        pytest.param(  # nonzero initial biases
+            "relu", "rai", 2, "adam", 0.01, False, marks=pytest.mark.slow
+        ),
         ("sigmoid", "uniform", 1000, "adam", 0.01, False),  # one batch of all 20 rows, as Keras
     ],
 )
@@ -96,7 +98,18 @@ def test_stacked_shuffled_replicates_match_keras_fit(
             )
 
 
-@pytest.mark.parametrize("optimizer", keras_names_table()["optimizers"])
+# Three optimizers in the quick suite (the first and second moments, and none); every
+# optimizer Keras has in the slow one.
+QUICK_OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        name if name in QUICK_OPTIMIZERS else pytest.param(name, marks=pytest.mark.slow)
+        for name in keras_names_table()["optimizers"]
+    ],
+)
 def test_a_stacked_replicate_trains_bit_for_bit_as_alone(optimizer):
     architecture = Architecture(depth=2, width=2, activation="leaky_relu", initializer="he_normal")
     x, y = or_rows(24, seed=2)

@@ -28,6 +28,7 @@ save_stacked(sys.argv[1], architecture, stacked_initial_weights(architecture, li
 """
 
 
+@pytest.mark.slow
 def test_saves_are_byte_identical_across_processes_and_load_back(tmp_path):
     weights = stacked_initial_weights(ARCHITECTURE, list(range(40)))
     save_stacked(tmp_path / "here", ARCHITECTURE, weights)

@@ -212,26 +212,30 @@ class Row:
 SUMMARY = "data/evaluation/{variant}/summary.json"
 
 
-def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
-    """{variant: flat metrics, or an error string} for the workspace and the baseline: the
-    metrics files DVC tracks, each with its variant's summary (every number) where there is
-    one."""
+def collect_metrics(root: Path, baseline: str, head: str = "workspace") -> tuple[dict, dict]:
+    """{variant: flat metrics, or an error string} at ``head`` (the workspace, or a revision)
+    and at the baseline: the metrics files DVC tracks, each with its variant's summary (every
+    number) where there is one."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc.scm import RevError
 
-    if not baseline.strip():
-        raise StageError("--baseline: an empty revision; give a commit, branch or tag (HEAD)")
+    for flag, revision in (("--baseline", baseline), ("--head", head)):
+        if not revision.strip():
+            raise StageError(f"{flag}: an empty revision; give a commit, branch or tag (HEAD)")
+    revs = [baseline] if head == "workspace" else [baseline, head]
     try:
         with Repo(str(root)) as repo:
-            shown = repo.metrics.show(revs=[baseline])
+            shown = repo.metrics.show(revs=revs)
             variants = {
                 Path(name).stem for entry in shown.values() for name in (entry.get("data") or {})
             }
             targets = [SUMMARY.format(variant=variant) for variant in sorted(variants)]
-            summaries = repo.metrics.show(targets=targets, revs=[baseline]) if targets else {}
-    except RevError:
-        raise StageError(f"unknown baseline revision {baseline!r}") from None
+            summaries = repo.metrics.show(targets=targets, revs=revs) if targets else {}
+    except RevError as error:
+        unknown = head if head != "workspace" and repr(head) in str(error) else baseline
+        which = "head" if unknown is head and unknown != baseline else "baseline"
+        raise StageError(f"unknown {which} revision {unknown!r}") from None
     except DvcException as error:
         raise StageError(f"DVC could not read the metrics: {error}") from None
 
@@ -253,7 +257,7 @@ def collect_metrics(root: Path, baseline: str) -> tuple[dict, dict]:
             found[Path(name).stem] = flatten({**rest, **item["data"]})
         return found
 
-    return by_variant("workspace"), by_variant(baseline)
+    return by_variant(head), by_variant(baseline)
 
 
 def params_match(when: dict, params: dict) -> bool:

@@ -34,10 +34,9 @@ def experiment(
     log: str | None = None,
     epochs: int = 200,
 ):
-    metrics = {
+    metrics = {  # what metrics/<variant>.json holds: the headline rates, nothing else
         f"metrics/{variant}.json": {
             "data": {
-                "replicates": replicates,
                 "success_rate": 1 - rate,
                 "collapse_rate": rate,
                 "born_dead_rate": rate,

@@ -135,7 +135,8 @@ def report(args) -> None:
     record = grid.Record.load(root, args.name)
     if record is None:
         raise StageError(f"no sweep named {args.name!r} was run from this repository")
-    names = sorted(cluster.pushed_cells(root, record.origin, record.commit))
+    # this sweep's cells only: other experiments of the commit are not part of it
+    names = sorted(cluster.pushed_cells(root, record.origin, record.commit) & set(record.cells))
     if not names:
         raise StageError(f"sweep {args.name}: no cell is done yet (see status)")
     if record.origin != str(root):  # the experiments' refs (and metrics) from the git remote

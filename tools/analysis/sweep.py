@@ -204,7 +204,8 @@ def variant_results(experiments: list[Experiment]) -> list[VariantResult]:
                     activation=spec.get("activation", ""),
                     initializer=str(Initializer.of(spec.get("initializer", ""))),
                     residual=bool(spec.get("residual", False)),
-                    replicates=int(values["replicates"]),
+                    # what the experiment ran (its metrics hold only the headline rates)
+                    replicates=int(params["replicates"]),
                     success_rate=float(values["success_rate"]),
                     collapse_rate=float(values["collapse_rate"]),
                     born_dead_rate=float(values["born_dead_rate"]),

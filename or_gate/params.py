@@ -368,7 +368,7 @@ def allowed(node: dict) -> str:
         value = next(iter(node["patternProperties"].values()))
         inner = ", ".join(_resolve(value)["properties"])
         return f"a non-empty mapping name -> {{{inner}}}"
-    return kind or "a value"
+    return {"boolean": "true or false"}.get(kind, kind or "a value")
 
 
 def _is_form_tag(prefix: tuple, part: Any) -> bool:
@@ -411,4 +411,11 @@ def describe(error: dict) -> str:
         )
     hint = suggestion(error["input"], node["enum"]) if "enum" in node else ""
     where = dotted or "the document"
-    return f"{where}: {error['input']!r} is not allowed{hint}; expected {allowed(node)}"
+    return f"{where}: {_as_typed(error['input'])} is not allowed{hint}; expected {allowed(node)}"
+
+
+def _as_typed(value: Any) -> str:
+    """A value as it reads in params.yaml: null, true and false as YAML spells them."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return repr(value)

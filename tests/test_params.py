@@ -48,7 +48,7 @@ def test_committed_params_are_valid():
     [
         ("depth", "three", "depth: 'three'"),
         ("depth", 0, "depth: 0"),
-        ("depth", True, "depth: True"),
+        ("depth", True, "depth: true"),
         ("depth", 2.5, "depth: 2.5"),
         ("replicates", 0, "replicates: 0"),
         ("model.width", 0, "model.width: 0"),
@@ -70,6 +70,78 @@ def test_bad_values_name_key_value_and_allowed(raw, key, value, expected):
     assert expected in message
     assert "expected" in message
     assert "\n" not in message
+
+
+OPTIMIZERS = ", ".join(keras_names_table()["optimizers"])
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        # each kind of schema node says what it allows in its own words, exactly
+        ("depth", None, "depth: null is not allowed; expected an integer >= 1"),
+        ("depth", False, "depth: false is not allowed; expected an integer >= 1"),
+        ("train.learning_rate", 0, "train.learning_rate: 0 is not allowed; expected a number > 0"),
+        (
+            "train.validation_split",
+            1.0,
+            "train.validation_split: 1.0 is not allowed; expected a number in [0, 1)",
+        ),
+        ("seed", -1, "seed: -1 is not allowed; expected an integer in [0, 2147483648)"),
+        (
+            "train.optimizer",
+            "adamm",
+            "train.optimizer: 'adamm' is not allowed (did you mean 'adam'?); expected an "
+            f"elementwise Keras optimizer (the trainer stacks replicates in one tensor): "
+            f"{OPTIMIZERS}",
+        ),
+        (
+            "variants.relu.residual",
+            "yes",
+            "variants.relu.residual: 'yes' is not allowed; expected true or false",
+        ),
+        (
+            "variants",
+            {},
+            "variants: {} is not allowed; expected a non-empty mapping name -> "
+            "{activation, initializer, residual}",
+        ),
+        (
+            "variants",
+            {"Bad": {"activation": "relu", "initializer": "uniform"}},
+            "variants: name 'Bad' is not allowed; expected lower-case letters, digits and '_', "
+            "starting with a letter ([a-z][a-z0-9_]*)",
+        ),
+        (
+            "train",
+            None,
+            "train: null is not allowed; expected a mapping with keys epochs, batch_size, "
+            "optimizer, learning_rate, loss, validation_split",
+        ),
+        (
+            "model.depth",
+            3,
+            "unknown key 'model.depth' (did you mean 'model.width'?); allowed keys in model: width",
+        ),
+        (
+            "variants.relu.extra",
+            1,
+            "unknown key 'variants.relu.extra'; allowed keys in variants.relu: activation, "
+            "initializer, residual",
+        ),
+    ],
+)
+def test_each_refusal_is_exactly_one_line_saying_what_is_allowed(raw, key, value, line):
+    with pytest.raises(ParamsError) as caught:
+        parse_params(with_change(raw, key, value))
+    assert str(caught.value) == f"params.yaml: {line}"
+
+
+def test_a_missing_key_is_named_with_its_path(raw):
+    del raw["variants"]["relu"]["activation"]
+    with pytest.raises(ParamsError) as caught:
+        parse_params(raw)
+    assert str(caught.value) == "params.yaml: missing key 'variants.relu.activation'"
 
 
 def test_unknown_key_is_rejected_with_a_suggestion(raw):
@@ -219,7 +291,8 @@ def test_params_are_read_exactly_as_dvc_reads_them(tmp_path, value):
         ("'10'", "depth: '10' is not allowed; expected an integer >= 1"),
         ("10.0", "depth: 10.0 is not allowed; expected an integer >= 1"),
         ("yes", "depth: 'yes' is not allowed; expected an integer >= 1"),
-        ("true", "depth: True is not allowed; expected an integer >= 1"),
+        ("true", "depth: true is not allowed; expected an integer >= 1"),
+        ("", "depth: null is not allowed; expected an integer >= 1"),
     ],
 )
 def test_a_hand_edited_depth_trains_what_dvc_records_or_is_refused(tmp_path, yaml_text, expected):

@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+from or_gate.runtime import DataError
+
 import pytest
 from helpers import REPO, quiet_env
 
@@ -24,6 +26,35 @@ def test_generated_tables_are_current():
         env=quiet_env(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variant", "depth", "column", "value", "claim"),
+    [
+        ("relu_he", 3, "success_rate", 0.1, "He helps training at depths 1, 3, 5"),
+        ("relu", 2, "collapse_rate", 0.4, "uniform collapses more than He"),
+        ("relu_rai", 10, "success_rate", 0.0, "RAI cuts born dead and raises success at depth 10"),
+    ],
+)
+def test_the_atlas_claims_stop_when_the_table_no_longer_shows_them(
+    tmp_path, monkeypatch, variant, depth, column, value, claim
+):
+    """The README's claims are generated from the atlas table, and their words (helps, more,
+    cuts) are checked against it: a table that shows otherwise stops the generator."""
+    import pandas as pd
+
+    monkeypatch.syspath_prepend(str(REPO / "tools"))  # the tool imports its own folder's
+    from docs_tables import atlas_claims
+
+    table = pd.read_csv(REPO / "plots/atlas/atlas.csv")
+    assert "but it helps training" in atlas_claims(REPO)  # the committed table shows it
+    row = (table["variant"] == variant) & (table["depth"] == depth)
+    table.loc[row, column] = value
+    (tmp_path / "plots/atlas").mkdir(parents=True)
+    table.to_csv(tmp_path / "plots/atlas/atlas.csv", index=False)
+    with pytest.raises(DataError) as stopped:
+        atlas_claims(tmp_path)
+    assert str(stopped.value) == f"plots/atlas/atlas.csv no longer shows: {claim}"
 
 
 def test_every_promise_names_a_guard_that_exists():

@@ -11,7 +11,8 @@ and is rendered from its source:
 * ``metrics``: the committed ``data/evaluation/<variant>/summary.json`` of every variant with a
   ``metrics/<variant>.json`` (the default run);
 * ``sweep``: ``plots/sweep/depth_sweep.csv`` (written by ``tools/sweep_report.py``);
-* ``atlas``, ``atlas_depth_10``: ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
+* ``atlas``, ``atlas_depth_10``, ``atlas_claims`` (the headline claims as sentences):
+  ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``).
@@ -28,7 +29,7 @@ import sys
 from pathlib import Path
 
 from or_gate.files.tables import read_csv, read_json
-from or_gate.runtime import run
+from or_gate.runtime import DataError, run
 
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- end table -->)", re.S)
 
@@ -127,6 +128,92 @@ def atlas_depth_10_table(root: Path) -> str:
     return "\n".join(lines)
 
 
+def _first_failing_depth(cells: dict, variant: str) -> int | None:
+    """The first depth at which the variant succeeds in fewer than half its replicates."""
+    depths = sorted(d for d, v in cells if v == variant)
+    return next((d for d in depths if cells[d, variant].success_rate < 0.5), None)
+
+
+def _check_directions(cells: dict, shallow: tuple[int, ...]) -> None:
+    """The claims' words state directions; a table that no longer shows them stops the
+    command, naming the claim."""
+    he, rai = cells[10, "relu_he"], cells[10, "relu_rai"]
+    holds = {
+        "He helps training at depths 1, 3, 5": all(
+            cells[d, "relu_he"].success_rate > cells[d, "relu"].success_rate for d in (1, 3, 5)
+        ),
+        "uniform collapses more than He": all(
+            cells[d, "relu"].collapse_rate > cells[d, "relu_he"].collapse_rate for d in shallow
+        ),
+        "RAI cuts born dead and raises success at depth 10": (
+            rai.born_dead_rate < he.born_dead_rate and rai.success_rate > he.success_rate
+        ),
+    }
+    broken = [claim for claim, true in holds.items() if not true]
+    if broken:
+        raise DataError(f"plots/atlas/atlas.csv no longer shows: {'; '.join(broken)}")
+
+
+def atlas_claims(root: Path) -> str:
+    """The atlas's headline claims as sentences, every number read from its table."""
+    from analysis.theory import born_dead_probability
+
+    cells = {(r.depth, r.variant): r for r in _atlas(root)}
+    replicates = sorted({r.replicates for r in cells.values()})
+
+    def rates(variant: str, what: str, depths) -> str:
+        return ", ".join(f"{getattr(cells[d, variant], what):.2f}" for d in depths)
+
+    def gap(variant: str, what: str) -> str:
+        """The largest distance from the born-dead theory over depths 1 to 10."""
+        worst = max(
+            abs(getattr(cells[d, variant], what) - born_dead_probability(d)) for d in range(1, 11)
+        )
+        return f"{worst:.2f}"
+
+    shallow = (1, 2, 3, 5)
+    theory = ", ".join(f"{born_dead_probability(d):.2f}" for d in shallow)
+    he, uniform, rai = (cells[10, v] for v in ("relu_he", "relu", "relu_rai"))
+    sigmoid_fails = _first_failing_depth(cells, "sigmoid")
+    _check_directions(cells, shallow)
+    steady = [
+        v
+        for v in ("tanh", "selu", "leaky_relu")
+        if all(cells[d, v].success_rate >= 0.95 for d in range(1, 16) if (d, v) in cells)
+    ]
+    return "\n".join(
+        [
+            f"- Sigmoid with the write-up's uniform initialisation succeeds in fewer than half "
+            f"its replicates from depth {sigmoid_fails} on.",
+            f"- ReLU with He initialisation collapses close to the born-dead theory "
+            f"1 - (3/4)^depth (within {gap('relu_he', 'collapse_rate')} at depths 1 to 10); "
+            f"with the write-up's uniform initialisation it collapses more often (up to "
+            f"{gap('relu', 'collapse_rate')} above): at depths {', '.join(map(str, shallow))}, "
+            f"collapse {rates('relu', 'collapse_rate', shallow)} (uniform) and "
+            f"{rates('relu_he', 'collapse_rate', shallow)} (He) against the theory's {theory}.",
+            f"- He initialisation leaves the born-dead rate where the theory puts it (within "
+            f"{gap('relu_he', 'born_dead_rate')} at depths 1 to 10), but it helps training: "
+            f"success at depths 1, 3, 5 is "
+            f"{rates('relu_he', 'success_rate', (1, 3, 5))} with He against "
+            f"{rates('relu', 'success_rate', (1, 3, 5))} with the uniform initialiser.",
+            f"- At depth 10, Lu et al.'s RAI cuts the born-dead rate by "
+            f"{1 - rai.born_dead_rate / he.born_dead_rate:.0%} ({he.born_dead_rate:.3f} with He "
+            f"to {rai.born_dead_rate:.3f}) and raises success "
+            f"{rai.success_rate / he.success_rate:.0f}-fold ({he.success_rate:.3f} to "
+            f"{rai.success_rate:.3f}); the uniform initialiser's born-dead rate there is "
+            f"{uniform.born_dead_rate:.3f}, its success {uniform.success_rate:.3f}.",
+            f"- {', '.join(steady)} succeed in at least 95% of replicates at every depth to 15.",
+            f"- Residual connections: {cells[10, 'relu_res'].success_rate:.2f} success at "
+            f"depth 10, {cells[20, 'relu_res'].success_rate:.2f} at 20.",
+            f"\n({', '.join(map(str, replicates))} replicates per cell, from "
+            "`plots/atlas/atlas.csv`. Replicate k's network at depth L is the first L layers of "
+            "its network at depth L + 1 (seed + k at every depth), so neighbouring depths are "
+            "not independent samples: a run of equal rates over several depths can be one "
+            "surviving network seen again. Each depth on its own is an honest sample.)",
+        ]
+    )
+
+
 def sigmoid_scales_table(root: Path) -> str:
     from analysis import sweep, theory
 
@@ -184,6 +271,7 @@ RENDER = {
     "sweep": sweep_table,
     "atlas": atlas_table,
     "atlas_depth_10": atlas_depth_10_table,
+    "atlas_claims": atlas_claims,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
 }

@@ -15,7 +15,8 @@ and is rendered from its source:
   ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
-* ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``).
+* ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
+* ``sweep_engines``: its ``sweep_engines`` entry (``benchmarks/sweep_engines.py``).
 
     python tools/docs_tables.py            # rewrite README.md and docs/*.md in place
     python tools/docs_tables.py --check    # exit 1 if any block is stale (a test runs this)
@@ -266,6 +267,35 @@ def benchmark_table(root: Path) -> str:
     return "\n".join(lines)
 
 
+def sweep_engines_table(root: Path) -> str:
+    found = read_json(root / "benchmarks/results.json")["sweep_engines"]
+    cell = found["cell_seconds"]
+    ratio, worst = found["dask_over_queue"], found["overhead_max"]
+    return "\n".join(
+        [
+            f"Measured {found['date']}: {found['cells']} depths x {found['replicates']} "
+            f"replicates, {found['workers']} cells at a time on each engine.",
+            "",
+            "| | measured | target | verdict |",
+            "|---|---|---|---|",
+            f"| Dask sweep (`tools/sweep.py run`, local cluster) | {found['dask_seconds']:.0f} s "
+            "| | |",
+            f"| `dvc exp run --queue` + `dvc queue start -j {found['workers']}` "
+            f"| {found['queue_seconds']:.0f} s | | |",
+            f"| Dask / queue | {ratio:.2f} x | <= 1.00 x | {'PASS' if ratio <= 1.0 else 'FAIL'} |",
+            f"| a cell's clone + push over its run, median | "
+            f"{100 * found['overhead_median']:.1f}% | < 10% | "
+            f"{'PASS' if found['overhead_median'] < 0.1 else 'FAIL'} |",
+            f"| the same, worst cell | {100 * worst:.1f}% | < 10% "
+            f"| {'PASS' if worst < 0.1 else 'FAIL'} |",
+            f"| a cell, mean seconds: clone, run, push | {cell['clone']:.1f}, {cell['run']:.1f}, "
+            f"{cell['push']:.1f} | | |",
+            f"| the sweep's report (nothing to pull locally) | {found['report_seconds']:.1f} s "
+            "| | |",
+        ]
+    )
+
+
 RENDER = {
     "metrics": metrics_table,
     "sweep": sweep_table,
@@ -274,6 +304,7 @@ RENDER = {
     "atlas_claims": atlas_claims,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
+    "sweep_engines": sweep_engines_table,
 }
 
 

@@ -89,6 +89,80 @@ def test_the_history_counts_in_the_plan(monkeypatch):
     assert history == 5000 * 1000 * (4 * 4 * 2 + plan.HISTORY_LINE_BYTES)
 
 
+def with_train(params, **train):
+    return params.model_copy(update={"train": params.train.model_copy(update=train)})
+
+
+def test_each_part_of_the_plan_grows_as_its_closed_form_says():
+    """Every part is a product of the keys it depends on: doubling one key doubles exactly
+    the parts that scale with it (the graph with the layers, depth + 2; the weights with the
+    parameters; the activations with replicates x padded rows x width x layers; ...)."""
+    base = PARAMS.model_copy(update={"depth": 4, "replicates": 8})
+    rows = 16
+
+    def parts(params, rows=rows):
+        return plan.training_memory(params, rows).parts
+
+    before = parts(base)
+    assert before["TensorFlow itself"] == plan.TENSORFLOW_BYTES
+    assert before["the compiled graph"] == plan.GRAPH_BYTES_PER_LAYER * (4 + 2)
+    assert before["the stacked weights"] == 6 * 4 * 8 * plan.parameters_per_replicate(4, 2)
+    assert before["the diagnostics' activations"] == 4 * 4 * 8 * 16 * 2 * (4 + 2)
+    assert before["the row orders"] == 2 * 2 * 4 * plan.CHUNK_EPOCHS * 8 * 16
+    assert before["the history"] == 200 * 8 * (4 * 4 * 2 + plan.HISTORY_LINE_BYTES)
+    diagnosed = len(plan.log_spaced_epochs(200))
+    assert before["the diagnostic records"] == 2 * 96 * diagnosed * 8 * (4 + 2)
+
+    doubled = parts(base.model_copy(update={"replicates": 16}))
+    for part in before:
+        grows = part not in ("TensorFlow itself", "the compiled graph")
+        assert doubled[part] == before[part] * (2 if grows else 1), part
+    # a batch that does not divide the rows pads the last step: 16 rows in batches of 5 is 20
+    padded = parts(with_train(base, batch_size=5))
+    assert (
+        padded["the diagnostics' activations"] == before["the diagnostics' activations"] * 20 // 16
+    )
+    assert padded["the row orders"] == before["the row orders"] * 20 // 16
+
+
+def test_the_refusal_names_the_largest_part_and_every_key(monkeypatch):
+    monkeypatch.setattr(plan, "available_bytes", lambda: 10**9)
+    with pytest.raises(Exception) as refused:
+        plan.check_fits(PARAMS.model_copy(update={"depth": 1000}), 160, "train@relu")
+    total = plan.training_memory(PARAMS.model_copy(update={"depth": 1000}), 160)
+    assert str(refused.value) == (
+        f"train@relu needs about {plan.human(total.total)} (the largest part, the compiled graph "
+        f"{plan.human(total.parts['the compiled graph'])}) for depth 1000, model.width 2, "
+        "replicates 5 and train.epochs 200 on 160 training rows; 1 GB is available (reduce "
+        "those keys)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1 kB"),
+        (1234567, "1.23 MB"),
+        (2e9, "2 GB"),
+        (3.5e12, "3.5 TB"),
+    ],
+)
+def test_sizes_read_in_the_largest_unit_that_fits(count, said):
+    assert plan.human(count) == said
+
+
+@pytest.mark.parametrize(
+    ("replicates", "rows", "chunk"),
+    [(5, 160, 20), (10**4, 160, 20), (10**5, 160, 2), (10**7, 160, 1), (10**9, 10**6, 1)],
+)
+def test_a_chunk_of_epochs_shrinks_only_when_its_row_orders_would_not_fit(replicates, rows, chunk):
+    assert plan.chunk_epochs_for(replicates, rows) == chunk
+    if chunk > 1:
+        assert 8 * chunk * replicates * rows <= plan.ORDER_BYTES
+
+
 def test_a_batch_larger_than_the_data_is_planned_as_all_of_it():
     huge_batch = PARAMS.model_copy(
         update={"train": PARAMS.train.model_copy(update={"batch_size": 10**9})}

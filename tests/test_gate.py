@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from or_gate.runtime import StageError
+
 import pytest
 
 from tools.analysis.gate import (
@@ -171,6 +173,50 @@ def test_the_rules_file_is_declared_and_read_as_dvc_reads_yaml(tmp_path):
     assert rules.limits[0].variants == "*"
     assert rules.expectations[0].when == {"depth": 10}
     assert rules.intended[0] == Intended(metrics=["a"], variants=["relu"], reason="r")
+
+
+@pytest.mark.parametrize(
+    ("rules", "line"),
+    [
+        (
+            "limits:\n  - {metric: x, max_drop: -1}\n",
+            "limits[0].max_drop: -1 is not allowed: Input should be greater than or equal to 0",
+        ),
+        (
+            "limits:\n  - {metric: x, max_drop: .nan}\n",
+            "limits[0].max_drop: nan is not allowed: Input should be a finite number",
+        ),
+        (
+            "limits:\n  - {metric: x}\n",
+            "limits[0]: expected exactly one of max_drop, max_rise, max_change",
+        ),
+        (
+            "limits:\n  - {metric: x, max_drop: 0.1, max_rise: 0.1}\n",
+            "limits[0]: expected exactly one of max_drop, max_rise, max_change",
+        ),
+        ("limits:\n  - {metric: x, max_drop: 0.1, colour: red}\n", "limits[0].colour: unknown key"),
+        ("limits:\n  - {max_drop: 0.1}\n", "limits[0].metric: missing"),
+        ("limits: 5\n", "limits: 5 is not allowed: Input should be a valid list"),
+        (
+            "expectations:\n  - {variant: relu, metric: m}\n",
+            "expectations[0]: expected at_least and/or at_most (without one it can never fail)",
+        ),
+        (
+            "limits: []\n",
+            "the document: no limits and no expectations: the gate would check nothing",
+        ),
+        (
+            "intended:\n  - {metrics: [a], variants: [b]}\nlimits:\n  - {metric: x, max_drop: 1}\n",
+            "intended[0].reason: missing",
+        ),
+    ],
+)
+def test_a_broken_rules_file_is_one_line_naming_the_entry(tmp_path, rules, line):
+    path = tmp_path / "rules.yaml"
+    path.write_text(rules)
+    with pytest.raises(StageError) as refused:
+        load_rules(path)
+    assert str(refused.value) == f"{path}: {line}"
 
 
 def test_a_rule_must_match_a_metric_a_variant_or_a_parameter_that_exists(tmp_path):

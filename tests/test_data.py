@@ -9,6 +9,9 @@ import sys
 from or_gate.files.data import (
     TEST_FILE,
     TRAIN_FILE,
+    count_rows,
+    missing_truth_table_inputs,
+    or_labels,
     read_raw,
     read_split,
     split_validation,
@@ -216,3 +219,30 @@ def test_a_large_training_file_is_read_compactly(tmp_path):
     path.write_text("0,1,1\n1,0,1\n0,0,0\n1,1,1\n" * 25_000)
     rows = read_raw(path)
     assert rows.shape == (100_000, 3) and rows.dtype == np.int8  # 3 bytes a row
+
+
+def test_or_labels_are_the_truth_table():
+    inputs = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [1, 1]])
+    assert or_labels(inputs).tolist() == [0, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "missing"),
+    [
+        ([[0, 0], [0, 1], [1, 0], [1, 1]], []),
+        ([[0, 0], [1, 1], [1, 1]], [(0, 1), (1, 0)]),
+        ([[1, 0]], [(0, 0), (0, 1), (1, 1)]),
+    ],
+)
+def test_the_truth_table_inputs_no_row_has_are_named_in_order(inputs, missing):
+    rows = np.array([[*x, 1] for x in inputs], dtype=np.float32)
+    assert missing_truth_table_inputs(rows) == missing
+
+
+def test_count_rows_counts_non_empty_lines_and_names_a_missing_file(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("0,0,0\n\n1,0,1\n   \n0,1,1")  # blank lines, and no final newline
+    assert count_rows(path) == 3
+    with pytest.raises(DataError) as missing:
+        count_rows(tmp_path / "absent.csv")
+    assert str(missing.value) == f"{tmp_path / 'absent.csv'}: file not found"

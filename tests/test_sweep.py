@@ -274,3 +274,16 @@ def test_the_committed_report_redraws_from_its_committed_table(tmp_path, name, f
     run([sys.executable, *command, "--out-dir", str(tmp_path)], REPO)
     assert (tmp_path / f"{name}.csv").read_bytes() == table.read_bytes()
     assert (tmp_path / f"{name}.png").read_bytes() == (REPO / folder / f"{name}.png").read_bytes()
+
+
+def test_the_default_dvc_remote_is_read_whole_however_long_its_url(tmp_path):
+    """`dvc remote list` wraps a long URL to the terminal's width; the sweep must not read it
+    from there (it took the first line of a wrapped path and failed with an IndexError)."""
+    from tools.analysis.cluster import dvc_default_remote
+
+    url = str(tmp_path / ("a-remote-with-a-long-name-" * 4) / "dvc-remote")
+    run(["git", "init", "-q"], tmp_path)
+    run(["dvc", "init", "-q"], tmp_path)
+    assert dvc_default_remote(tmp_path) is None
+    run(["dvc", "remote", "add", "-d", "store", url], tmp_path)
+    assert dvc_default_remote(tmp_path) == url

@@ -196,12 +196,14 @@ def dvc_default_remote(root: Path) -> str | None:
     name = subprocess.run(["dvc", "remote", "default"], cwd=root, capture_output=True, text=True)
     if name.returncode != 0 or not name.stdout.strip():
         return None
-    listed = subprocess.run(["dvc", "remote", "list"], cwd=root, capture_output=True, text=True)
-    for line in listed.stdout.splitlines():
-        parts = line.split()
-        if parts and parts[0] == name.stdout.strip():
-            return parts[1]
-    return None
+    # `dvc config`, not `dvc remote list`, which wraps a long URL to the terminal's width
+    url = subprocess.run(
+        ["dvc", "config", f"remote.{name.stdout.strip()}.url"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    return url.stdout.strip() or None
 
 
 def remotes(root: Path, local: bool, commit: str) -> tuple[str, str]:

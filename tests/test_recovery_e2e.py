@@ -216,3 +216,17 @@ def test_a_stage_that_fails_after_dvc_deleted_its_outputs_recovers(mini_repo, tm
     run(["git", "checkout", "--", "data/raw"], repo)  # the user's own fix of the data
     recover(repo)
     assert_back_at_head(repo, before)
+
+
+@pytest.mark.parametrize("left", ["", '{"read": {}, "wri'], ids=["empty", "cut-short"])
+def test_a_lock_file_dvc_was_writing_when_killed_is_recovered(mini_repo, tmp_path, left):
+    """A SIGINT while DVC writes .dvc/tmp/rwlock leaves it empty or cut short, and every DVC
+    command then fails (found by the kill-anywhere test: SIGINT 1.2 s into a run)."""
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    (repo / ".dvc/tmp").mkdir(exist_ok=True)
+    (repo / ".dvc/tmp/rwlock").write_text(left)
+    broken = run(["dvc", "status"], repo, check=False)
+    assert "Unable to read RWLock-file" in broken.stderr
+    recover(repo)
+    assert_back_at_head(repo, before)

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import wait_for_queue  # this folder's: the speed benchmark's own poll
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
 SWEEP = "bench"
@@ -45,18 +47,6 @@ def timed(command: list[str], cwd: Path) -> float:
     if done.returncode != 0:
         raise SystemExit(f"benchmark: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
     return time.perf_counter() - started
-
-
-def wait_for_queue(repo: Path, poll: float = 2.0) -> None:
-    while True:
-        status = subprocess.run(
-            ["dvc", "queue", "status"], cwd=repo, env=ENV, capture_output=True, text=True
-        ).stdout
-        if " Failed" in status:
-            raise SystemExit(f"benchmark: a queued experiment failed:\n{status}")
-        if " Queued" not in status and " Running" not in status:
-            return
-        time.sleep(poll)
 
 
 def measure(clones: tuple[Path, Path], depths: int, replicates: int, workers: int) -> dict:
@@ -73,7 +63,7 @@ def measure(clones: tuple[Path, Path], depths: int, replicates: int, workers: in
     queue_seconds = timed(["dvc", "exp", "run", "--queue", *grid], queued)
     started = time.perf_counter()
     timed(["dvc", "queue", "start", "-j", str(workers)], queued)
-    wait_for_queue(queued)
+    wait_for_queue(queued, poll=2.0)
     queue_seconds = time.perf_counter() - started + queue_seconds
     subprocess.run(["dvc", "queue", "stop"], cwd=queued, env=ENV, capture_output=True)
     print(f"dvc queue start -j {workers}: {queue_seconds:.0f} s (queueing included)", flush=True)

@@ -81,14 +81,19 @@ def test_readme_is_an_entry_page():
         assert (REPO / link).is_file(), link
 
 
-def test_the_project_refers_to_nothing_outside_itself():
-    listed = subprocess.run(
+def project_files() -> list[str]:
+    """What git tracks or would track: the project as a clone would have it."""
+    return subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
+
+
+def test_the_project_refers_to_nothing_outside_itself():
+    listed = project_files()
     outside = [
         name
         for name in listed
@@ -141,13 +146,7 @@ def prose_of_python(source: str) -> str:
 
 
 def project_texts() -> dict[str, str]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    listed = project_files()
     suffixes = (".py", ".md", ".yaml", ".yml", ".toml", ".txt", "run")
     texts = {
         name: (REPO / name).read_text(encoding="utf-8", errors="ignore")

@@ -230,3 +230,14 @@ def test_a_lock_file_dvc_was_writing_when_killed_is_recovered(mini_repo, tmp_pat
     assert "Unable to read RWLock-file" in broken.stderr
     recover(repo)
     assert_back_at_head(repo, before)
+
+
+def test_a_git_index_lock_left_by_a_killed_run_is_recovered(mini_repo, tmp_path):
+    """SIGKILL 0.9 s into a run (kill-anywhere test, seed 2389280206) left .git/index.lock,
+    and every git command then failed."""
+    repo = duplicate(mini_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    (repo / ".git/index.lock").write_text("")
+    assert run(["git", "read-tree", "HEAD"], repo, check=False).returncode == 128
+    recover(repo)
+    assert_back_at_head(repo, before)

@@ -27,6 +27,7 @@ from tools.analysis.gate import (
     check_expectations,
     check_rules_match,
     compare,
+    decide,
     flatten,
     load_rules,
     markdown,
@@ -279,3 +280,20 @@ def test_the_table_shows_each_row():
         table[2] == "| relu | a | 0.6 | 0.4 | -0.2 | max drop 0.1 | FAIL: max drop 0.1 exceeded |"
     )
     assert (cell(None), cell(1 / 3), cell(7)) == ("", "0.333333", "7")
+
+
+def test_the_gate_and_the_report_decide_alike_and_never_excuse_the_science(tmp_path):
+    """One decision (check_metrics and pr_report both call it): a declared change excuses a
+    move beyond its limit, never a broken expectation of the same metric."""
+    rules = Rules(
+        limits=[Limit(metric="success_rate", max_drop=0.1)],
+        expectations=[Expectation(variant="relu", metric="success_rate", at_least=0.5)],
+        intended=[Intended(metrics=["success_rate"], variants=["relu"], reason="r")],
+    )
+    rows, unused = decide(rules, NOW, BASE, {}, tmp_path / "rules.yaml")
+    move, science = (r for r in rows if r.variant == "relu" and r.metric == "success_rate")
+    assert (move.verdict, move.excused_by) == (PASS, "r")
+    assert science.verdict == FAIL and not science.excused_by
+    assert unused == []
+    only, _ = decide(rules, NOW, BASE, {}, tmp_path / "rules.yaml", expectations_only=True)
+    assert [(r.variant, r.verdict) for r in only] == [("relu", FAIL)]

@@ -21,12 +21,9 @@ from or_gate.runtime import StageError, run
 from analysis.gate import (
     ERROR,
     PASS,
-    apply_intended,
     cell,
-    check_expectations,
-    check_rules_match,
     collect_metrics,
-    compare,
+    decide,
     load_rules,
     markdown,
     summary,
@@ -52,15 +49,9 @@ def main(argv: list[str]) -> None:
     now, baseline = collect_metrics(args.repo, args.baseline)
     if not now and not baseline:
         raise StageError("no metrics files found in the workspace or at the baseline")
-    check_rules_match(
-        rules, [now] if args.expectations_only else [now, baseline], params, args.rules
-    )
-    science = check_expectations(now, rules.expectations, params)
-    if args.expectations_only and not science:
+    rows, unused = decide(rules, now, baseline, params, args.rules, args.expectations_only)
+    if args.expectations_only and not rows:  # only the science is checked: none applies
         raise StageError(f"no expectation in {args.rules} applies to {args.params}")
-    moves = [] if args.expectations_only else compare(now, baseline, rules.limits)
-    unused = apply_intended(moves, rules.intended)
-    rows = moves + science
     table = markdown(rows, args.baseline)
     print(table)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")

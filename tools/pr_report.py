@@ -32,11 +32,8 @@ from or_gate.runtime import StageError, run
 from analysis.gate import (
     PASS,
     SUMMARY,
-    apply_intended,
-    check_expectations,
-    check_rules_match,
     collect_metrics,
-    compare,
+    decide,
     load_rules,
     markdown,
     summary,
@@ -67,12 +64,7 @@ def revisions(base: str, head: str) -> list[str]:
 
 def gate_section(now: dict, baseline: dict, params: dict, base: str, rules_path: Path) -> str:
     """The gate's verdict line and table, decided as check_metrics decides them."""
-    rules = load_rules(rules_path)
-    check_rules_match(rules, [now, baseline], params, rules_path)
-    rows = compare(now, baseline, rules.limits) + check_expectations(
-        now, rules.expectations, params
-    )
-    apply_intended(rows, rules.intended)
+    rows, _ = decide(load_rules(rules_path), now, baseline, params, rules_path)
     failed = [row for row in rows if row.verdict != PASS]
     if failed:
         verdict = (

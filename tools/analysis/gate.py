@@ -352,6 +352,24 @@ def check_expectations(now: dict, expectations: list[Expectation], params: dict)
     return rows
 
 
+def decide(
+    rules: Rules,
+    now: dict,
+    baseline: dict,
+    params: dict,
+    path: Path,
+    expectations_only: bool = False,
+) -> tuple[list[Row], list[Intended]]:
+    """The gate's rows, and the declared changes that covered nothing: rules that match
+    nothing refused; the moves against the baseline (none with ``expectations_only``), which
+    a declared change may excuse; then the science, which nothing excuses."""
+    check_rules_match(rules, [now] if expectations_only else [now, baseline], params, path)
+    science = check_expectations(now, rules.expectations, params)
+    moves = [] if expectations_only else compare(now, baseline, rules.limits)
+    unused = apply_intended(moves, rules.intended)
+    return moves + science, unused
+
+
 def summary(rows: list[Row], against: str) -> str:
     """The last line when every check holds, naming the declared changes that excused any."""
     checked = sum(1 for row in rows if row.metric != FILE)

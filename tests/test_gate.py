@@ -257,6 +257,47 @@ def test_a_rule_must_match_a_metric_a_variant_or_a_parameter_that_exists(tmp_pat
         limits=[Limit(metric="test.*", max_drop=0.1)],
         intended=[Intended(metrics=["success_rate"], variants=["tanh"], reason="r")],
     )
+    # a declared change naming a metric that no side has would excuse nothing, silently
+    assert refused(
+        limits=[Limit(metric="test.*", max_drop=0.1)],
+        intended=[
+            Intended(metrics=["(file)"], variants=["relu"], reason="a file may appear"),
+            Intended(metrics=["succes_rate"], variants=["relu"], reason="a typo"),
+        ],
+    ) == (
+        f"{tmp_path / 'r.yaml'}: intended[1]: metric 'succes_rate' matches nothing"
+        " (did you mean 'success_rate'?)"
+    )
+    # variants and keys come from every side compared: a variant only the baseline has is known
+    check_rules_match(
+        Rules(
+            limits=[Limit(metric="gone", variants="old", max_drop=0.1)],
+            intended=[Intended(metrics=["gone"], variants=["old"], reason="r")],
+        ),
+        [*metrics, {"old": {"gone": 1.0}, "broken": "not JSON"}],
+        params,
+        tmp_path / "r.yaml",
+    )
+
+
+def test_every_limit_that_matches_applies_not_only_the_first():
+    limits = [
+        Limit(metric="collapse_rate", max_rise=1.0),  # matches no row here
+        Limit(metric="success_rate", variants="sig*", max_drop=1.0),  # matches, passes
+        Limit(metric="success_rate", max_drop=0.1),  # matches too, and fails relu's drop
+    ]
+    assert verdicts(compare(NOW, BASE, limits))[("relu", "success_rate")] == FAIL
+
+
+def test_a_failure_two_declarations_cover_uses_the_first_only():
+    rows = compare({"relu": {"a": 0.0}}, {"relu": {"a": 1.0}}, [Limit(metric="a", max_drop=0.0)])
+    declared = [
+        Intended(metrics=["a"], variants=["relu"], reason="first"),
+        Intended(metrics=["a"], variants=["relu"], reason="second"),
+    ]
+    unused = apply_intended(rows, declared)
+    assert rows[0].excused_by == "first"
+    assert [change.reason for change in unused] == ["second"]  # the gate notes it as unused
 
 
 def test_the_summary_line_names_every_excuse():
@@ -297,3 +338,84 @@ def test_the_gate_and_the_report_decide_alike_and_never_excuse_the_science(tmp_p
     assert unused == []
     only, _ = decide(rules, NOW, BASE, {}, tmp_path / "rules.yaml", expectations_only=True)
     assert [(r.variant, r.verdict) for r in only] == [("relu", FAIL)]
+
+
+def _commit_all(repo, message: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", message],
+        cwd=repo,
+        check=True,
+    )
+
+
+@pytest.fixture
+def metrics_repo(tmp_path, monkeypatch):
+    """A DVC repository of two variants' metrics files and one summary, committed; the
+    current directory (DVC reads targets from it, as the gate runs from the root)."""
+    import json
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text(  # as the project's evaluate stage declares them
+        "stages:\n  evaluate:\n    cmd: 'true'\n    outs:\n      - data/evaluation: {cache: false}\n"
+        "    metrics:\n      - metrics/a.json: {cache: false}\n      - metrics/b.json: {cache: false}\n"
+    )
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/a.json").write_text(json.dumps({"success_rate": 0.5}))
+    (tmp_path / "metrics/b.json").write_text(json.dumps({"success_rate": 1.0}))
+    summary = tmp_path / "data/evaluation/a/summary.json"
+    summary.parent.mkdir(parents=True)
+    # the summary repeats the headline (here stale) and adds the other numbers
+    summary.write_text(
+        json.dumps({"success_rate": 0.1, "born_dead_rate": 0.3, "test": {"accuracy": 0.75}})
+    )
+    _commit_all(tmp_path, "baseline")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_collect_metrics_reads_the_workspace_and_the_baseline_through_dvc(metrics_repo):
+    from tools.analysis.gate import collect_metrics
+
+    (metrics_repo / "metrics/a.json").write_text('{"success_rate": 0.75}')
+    (metrics_repo / "metrics/b.json").write_text("{not json")
+    now, baseline = collect_metrics(metrics_repo, "HEAD")
+    # the headline comes from the metrics file only (never the summary's copy of it, nor a
+    # headline key the metrics file lacks); the summary's other numbers are flattened beside it
+    assert baseline == {
+        "a": {"success_rate": 0.5, "test.accuracy": 0.75},
+        "b": {"success_rate": 1.0},
+    }
+    assert now["a"] == {"success_rate": 0.75, "test.accuracy": 0.75}
+    assert isinstance(now["b"], str) and now["b"], now  # the file's error, for the gate's row
+
+
+def test_collect_metrics_compares_two_revisions(metrics_repo):
+    from tools.analysis.gate import collect_metrics
+
+    (metrics_repo / "metrics/a.json").write_text('{"success_rate": 0.25}')
+    _commit_all(metrics_repo, "head")
+    (metrics_repo / "metrics/a.json").write_text('{"success_rate": 0.0}')  # not committed
+    now, baseline = collect_metrics(metrics_repo, "HEAD~1", head="HEAD")
+    assert now["a"]["success_rate"] == 0.25 and baseline["a"]["success_rate"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("baseline", "head", "said"),
+    [
+        (" ", "workspace", "--baseline: an empty revision; give a commit, branch or tag (HEAD)"),
+        ("HEAD", "", "--head: an empty revision; give a commit, branch or tag (HEAD)"),
+        ("no-such-rev", "workspace", "unknown baseline revision 'no-such-rev'"),
+        ("HEAD", "no-such-rev", "unknown head revision 'no-such-rev'"),
+    ],
+)
+def test_collect_metrics_refuses_a_revision_it_cannot_read(metrics_repo, baseline, head, said):
+    from tools.analysis.gate import collect_metrics
+
+    with pytest.raises(StageError) as refused:
+        collect_metrics(metrics_repo, baseline, head=head)
+    assert str(refused.value) == said

@@ -361,8 +361,10 @@ def metrics_repo(tmp_path, monkeypatch):
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
     subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True)
     (tmp_path / "dvc.yaml").write_text(  # as the project's evaluate stage declares them
-        "stages:\n  evaluate:\n    cmd: 'true'\n    outs:\n      - data/evaluation: {cache: false}\n"
-        "    metrics:\n      - metrics/a.json: {cache: false}\n      - metrics/b.json: {cache: false}\n"
+        "stages:\n  evaluate:\n    cmd: 'true'\n"
+        "    outs:\n      - data/evaluation: {cache: false}\n"
+        "    metrics:\n      - metrics/a.json: {cache: false}\n"
+        "      - metrics/b.json: {cache: false}\n"
     )
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics/a.json").write_text(json.dumps({"success_rate": 0.5}))
@@ -419,3 +421,29 @@ def test_collect_metrics_refuses_a_revision_it_cannot_read(metrics_repo, baselin
     with pytest.raises(StageError) as refused:
         collect_metrics(metrics_repo, baseline, head=head)
     assert str(refused.value) == said
+
+
+def test_a_move_of_exactly_the_limit_plus_the_slack_passes():
+    """0.5 - 1e-12 + FLOAT_SLACK is exactly 0.5 in floats: the move equals the bound with its
+    rounding allowance, which passes; the allowance is the only excess allowed."""
+    bound = 0.5 - FLOAT_SLACK
+    assert bound + FLOAT_SLACK == 0.5
+    [row] = compare({"relu": {"a": 0.5}}, {"relu": {"a": 1.0}}, [Limit(metric="a", max_drop=bound)])
+    assert row.verdict == PASS
+
+
+def test_a_missing_or_broken_value_does_not_stop_the_comparison_of_the_rest():
+    nan = float("nan")
+    rows = compare(
+        {"alpha": {"a": 1.0}, "beta": {"b": 0.0, "c": nan, "d": 0.0}},
+        {"beta": {"b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0}, "gamma": {"a": 1.0}},
+        [Limit(metric="*", max_drop=0.5)],
+    )
+    assert [(r.variant, r.metric, r.verdict) for r in rows] == [
+        ("alpha", "(file)", FAIL),  # appeared: the next variant is still compared
+        ("beta", "b", FAIL),
+        ("beta", "c", FAIL),  # not finite: the keys after it are still compared
+        ("beta", "d", FAIL),
+        ("beta", "e", FAIL),  # disappeared
+        ("gamma", "(file)", FAIL),
+    ]

@@ -206,3 +206,12 @@ def test_a_real_training_stays_within_its_plan_and_its_records_within_their_line
     ):
         lines = (tmp_path / "m" / f"{name}.csv").read_bytes().splitlines(keepends=True)
         assert max(len(line) for line in lines) <= bound, name
+
+
+def test_a_plan_of_exactly_the_available_memory_fits_and_one_byte_more_does_not(monkeypatch):
+    needed = plan.training_memory(PARAMS, 160).total
+    monkeypatch.setattr(plan, "available_bytes", lambda: needed)
+    assert plan.check_fits(PARAMS, 160, "train@relu").total == needed
+    monkeypatch.setattr(plan, "available_bytes", lambda: needed - 1)
+    with pytest.raises(Exception, match=r"^train@relu needs about "):
+        plan.check_fits(PARAMS, 160, "train@relu")

@@ -364,11 +364,12 @@ def metrics_repo(tmp_path, monkeypatch):
         "stages:\n  evaluate:\n    cmd: 'true'\n"
         "    outs:\n      - data/evaluation: {cache: false}\n"
         "    metrics:\n      - metrics/a.json: {cache: false}\n"
-        "      - metrics/b.json: {cache: false}\n"
+        "      - metrics/b.json: {cache: false}\n      - metrics/c.json: {cache: false}\n"
     )
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics/a.json").write_text(json.dumps({"success_rate": 0.5}))
     (tmp_path / "metrics/b.json").write_text(json.dumps({"success_rate": 1.0}))
+    (tmp_path / "metrics/c.json").write_text(json.dumps({"success_rate": 0.0}))
     summary = tmp_path / "data/evaluation/a/summary.json"
     summary.parent.mkdir(parents=True)
     # the summary repeats the headline (here stale) and adds the other numbers
@@ -391,9 +392,11 @@ def test_collect_metrics_reads_the_workspace_and_the_baseline_through_dvc(metric
     assert baseline == {
         "a": {"success_rate": 0.5, "test.accuracy": 0.75},
         "b": {"success_rate": 1.0},
+        "c": {"success_rate": 0.0},
     }
     assert now["a"] == {"success_rate": 0.75, "test.accuracy": 0.75}
-    assert isinstance(now["b"], str) and now["b"], now  # the file's error, for the gate's row
+    assert "JSON file structure is corrupted" in now["b"]  # DVC's error, for the gate's row
+    assert now["c"] == {"success_rate": 0.0}  # read on after the broken file
 
 
 def test_collect_metrics_compares_two_revisions(metrics_repo):
@@ -413,6 +416,7 @@ def test_collect_metrics_compares_two_revisions(metrics_repo):
         ("HEAD", "", "--head: an empty revision; give a commit, branch or tag (HEAD)"),
         ("no-such-rev", "workspace", "unknown baseline revision 'no-such-rev'"),
         ("HEAD", "no-such-rev", "unknown head revision 'no-such-rev'"),
+        ("no-such-rev", "HEAD", "unknown baseline revision 'no-such-rev'"),
     ],
 )
 def test_collect_metrics_refuses_a_revision_it_cannot_read(metrics_repo, baseline, head, said):
@@ -447,3 +451,18 @@ def test_a_missing_or_broken_value_does_not_stop_the_comparison_of_the_rest():
         ("beta", "e", FAIL),  # disappeared
         ("gamma", "(file)", FAIL),
     ]
+
+
+def test_collect_metrics_says_when_dvc_cannot_read_the_pipeline(metrics_repo, tmp_path_factory):
+    from tools.analysis.gate import collect_metrics
+
+    (metrics_repo / "dvc.yaml").write_text("stages: [\n")
+    with pytest.raises(StageError) as refused:
+        collect_metrics(metrics_repo, "HEAD")
+    assert str(refused.value) == (
+        "DVC could not read the metrics at workspace: "
+        "unable to read: 'dvc.yaml', YAML file structure is corrupted"
+    )
+    elsewhere = tmp_path_factory.mktemp("not-a-dvc-repository")
+    with pytest.raises(StageError, match=r"^DVC could not read the metrics: .*DVC repository"):
+        collect_metrics(elsewhere, "HEAD")

@@ -466,3 +466,71 @@ def test_collect_metrics_says_when_dvc_cannot_read_the_pipeline(metrics_repo, tm
     elsewhere = tmp_path_factory.mktemp("not-a-dvc-repository")
     with pytest.raises(StageError, match=r"^DVC could not read the metrics: .*DVC repository"):
         collect_metrics(elsewhere, "HEAD")
+
+
+def test_decide_checks_the_rules_against_the_sides_it_compares_and_the_params(tmp_path):
+    path = tmp_path / "rules.yaml"
+    now = {"relu": {"success_rate": 0.4}}
+    baseline = {"relu": {"success_rate": 0.6, "gone": 1.0}}
+    rules = Rules(
+        limits=[Limit(metric="success_rate", max_drop=0.1)],
+        expectations=[
+            Expectation(variant="relu", metric="success_rate", at_least=0.5, when={"depth": 10})
+        ],
+        # a key removed on purpose: only the baseline has it, and the declaration is valid
+        intended=[Intended(metrics=["gone", "success_rate"], variants=["relu"], reason="r")],
+    )
+    rows, unused = decide(rules, now, baseline, {"depth": 10}, path)
+    assert unused == []
+    assert [(r.metric, r.verdict, r.excused_by) for r in rows] == [
+        ("gone", PASS, "r"),
+        ("success_rate", PASS, "r"),
+        ("success_rate", FAIL, ""),  # the science at depth=10, never excused
+    ]
+    assert rows[-1].note == "the science does not hold at depth=10"
+    # the science alone is checked against the workspace's metrics only
+    with pytest.raises(StageError) as refused:
+        decide(rules, now, baseline, {"depth": 10}, path, expectations_only=True)
+    assert str(refused.value) == f"{path}: intended[0]: metric 'gone' matches nothing"
+    # the params decide where an expectation applies: at depth 1 this one does not
+    rows, _ = decide(rules, now, baseline, {"depth": 1}, path)
+    assert [r.metric for r in rows] == ["gone", "success_rate"]
+
+
+def test_a_passing_row_before_a_failing_one_does_not_stop_the_excuses():
+    rows = compare(
+        {"relu": {"a": 1.0, "b": 0.0}},
+        {"relu": {"a": 1.0, "b": 1.0}},
+        [Limit(metric="*", max_drop=0.0)],
+    )
+    assert [r.verdict for r in rows] == [PASS, FAIL]
+    apply_intended(rows, [Intended(metrics=["b"], variants=["relu"], reason="r")])
+    assert rows[1].verdict == PASS
+
+
+def test_each_message_of_the_gate_whole():
+    rows = compare({"elu": {"a": 1.0}}, {"elu": "broken"}, [])
+    assert [(r.verdict, r.note) for r in rows] == [(ERROR, "baseline: broken")]
+    [row] = check_expectations(
+        {"relu": {"a": 0.0}},
+        [Expectation(variant="relu", metric="a", at_least=1.0, when={"depth": 10, "x.y": 2})],
+        {"depth": 10, "x": {"y": 2}},
+    )
+    assert row.note == "the science does not hold at depth=10, x.y=2"
+    excused = [Row("relu", "a", excused_by="one"), Row("relu", "b", excused_by="two")]
+    line = summary(excused, "HEAD")
+    assert line.endswith("only by a declared change: one (relu a); two (relu b)"), line
+    table = markdown([Row("relu", "a", now=1.0), Row("relu", "b", verdict=FAIL)], "HEAD")
+    assert table.splitlines()[1:] == [
+        "|---|---|---|---|---|---|---|",
+        "| relu | a |  | 1 |  |  | ok |",
+        "| relu | b |  |  |  |  | FAIL |",
+    ]
+
+
+def test_an_empty_rules_file_is_one_line(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("# nothing yet\n")
+    with pytest.raises(StageError) as refused:
+        load_rules(path)
+    assert str(refused.value) == f"{path}: the rules file is empty; the gate would check nothing"

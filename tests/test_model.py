@@ -123,3 +123,22 @@ def test_a_deeper_net_starts_with_the_shallower_nets_layers(initializer):
             prefix = shallow.layout.unflatten(weights)[: 2 * (depth + 1)]  # input + hidden
             for own, grown in zip(prefix, deep_layers[k], strict=False):
                 np.testing.assert_array_equal(own, grown)
+
+
+@pytest.mark.parametrize(
+    ("initializer", "text"),
+    [
+        (Initializer("he_normal"), "he_normal"),
+        (
+            Initializer("random_uniform", (("maxval", 0.2), ("minval", -0.2))),
+            "random_uniform(maxval=0.2, minval=-0.2)",
+        ),
+        (
+            Initializer("custom", (("mode", "fan_in=2"), ("scale", 2.0))),
+            "custom(mode=fan_in=2, scale=2.0)",
+        ),
+    ],
+)
+def test_an_initializer_is_written_and_read_back_as_the_sweep_tables_store_it(initializer, text):
+    assert str(initializer) == text
+    assert Initializer.parse(text) == initializer  # numbers as floats, text as text

@@ -378,6 +378,11 @@ def metrics_repo(tmp_path, monkeypatch):
     )
     _commit_all(tmp_path, "baseline")
     monkeypatch.chdir(tmp_path)
+    # DVC binds its log handlers to the sys.stderr of its first import, which pytest's capture
+    # may have closed since: a warning would then raise. Its records go to pytest's instead.
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("dvc"), "handlers", [])
     return tmp_path
 
 

@@ -9,7 +9,9 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import or_gate  # noqa: F401  (pins the numerical kernels before NumPy or TensorFlow load)
@@ -108,6 +110,49 @@ def interrupt_when(
             os.killpg(process.pid, sig)
         process.communicate(timeout=120)
     return seen
+
+
+def start_process(command: list[str], cwd: Path, log: Path, **env: str) -> subprocess.Popen:
+    """Start ``command`` in the background, its output to ``log``."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=quiet_env(**env),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: killed whole, as a machine dies
+    )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Kill it with its whole process group, as a machine dies."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+def start_scheduler(scheduler_file: Path, folder: Path) -> subprocess.Popen:
+    """A `dask scheduler` on free ports, once its ``scheduler_file`` is written."""
+    scheduler = start_process(
+        ["dask", "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
+         "--dashboard-address", ":0"],
+        folder, folder / "scheduler.log",
+    )  # fmt: skip
+    for _ in range(150):
+        if scheduler_file.exists():
+            break
+        time.sleep(0.2)
+    return scheduler
+
+
+def start_worker(scheduler_file: Path, folder: Path, name: str) -> subprocess.Popen:
+    """A one-thread `dask worker` in its own ``folder`` (as its own machine would be)."""
+    folder.mkdir()
+    return start_process(
+        ["dask", "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "1",
+         "--nthreads", "1", "--local-directory", str(folder), "--name", name],
+        folder, folder.parent / f"{name}.log",
+    )  # fmt: skip
 
 
 def copy_repository(target: Path) -> Path:

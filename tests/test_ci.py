@@ -32,7 +32,7 @@ def lint(path) -> subprocess.CompletedProcess:
 def quickstart_commands() -> list[str]:
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    block = re.search(r"```\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     commands = []
     for line in block.splitlines():
         code = line.split("#", 1)[0].strip()

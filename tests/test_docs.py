@@ -174,3 +174,24 @@ def test_every_path_the_prose_names_exists():
             if not (REPO / "tests" / test_file).is_file():
                 missing.add(f"{name}: {test_file}")
     assert sorted(missing) == []
+
+
+def test_every_command_block_is_run_by_a_test_or_says_why_not():
+    """A command block in README.md or docs/ is run by the test tests/doc_blocks.py names, or
+    listed there with the reason it cannot run here: a new block cannot go untried."""
+    from doc_blocks import NOT_RUN, RUN_BY, blocks, fences, pages
+
+    for page in pages():  # a bare fence would hide a command block from the check
+        assert all(language for language, _, _ in fences(page)), f"{page}: a ``` with no language"
+    found = [b.key for b in blocks()]
+    assert len(found) == len(set(found)), "two blocks of a page start alike"
+    run_by = {(page, first) for page, firsts in RUN_BY.items() for first in firsts}
+    not_run = {(page, first) for page, firsts in NOT_RUN.items() for first in firsts}
+    assert run_by & not_run == set()
+    assert set(found) - run_by - not_run == set(), "blocks nothing runs: add them to doc_blocks"
+    assert (run_by | not_run) - set(found) == set(), "doc_blocks names blocks that are gone"
+    for tests in RUN_BY.values():
+        for test in tests.values():
+            module, _, function = test.rpartition("::")
+            source = (REPO / "tests" / (module or "test_readme_commands.py")).read_text()
+            assert re.search(rf"^def {function}\(", source, re.M), test

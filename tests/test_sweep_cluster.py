@@ -10,38 +10,19 @@ depths, and rerunning the command runs nothing. One cell's metrics are byte for 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import MINI_PARAMS, make_small_repo, quiet_env, run, run_tool
+from helpers import MINI_PARAMS, make_small_repo, run, run_tool, start_scheduler, start_worker
+from helpers import start_process as start
+from helpers import stop_process as stop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DEPTHS = "depth=1,2,3,4"
-
-
-def start(command: list[str], cwd: Path, log: Path, **env: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=quiet_env(**env),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed whole, as a machine dies
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
 
 
 def training_under(folder: Path) -> bool:
@@ -79,25 +60,12 @@ def sweep_with_a_worker_killed(repo: Path, tmp_path: Path) -> str:
     """Run the 4-cell sweep on a scheduler and two workers, kill one while its first cell
     trains; return the sweep's output."""
     scheduler_file = tmp_path / "scheduler.json"
-    scheduler = start(
-        ["dask", "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
-         "--dashboard-address", ":0"],
-        tmp_path, tmp_path / "scheduler.log",
-    )  # fmt: skip
+    scheduler = start_scheduler(scheduler_file, tmp_path)
     machines = {name: tmp_path / name for name in ("machine_a", "machine_b")}
     workers = {}
     try:
-        for _ in range(100):
-            if scheduler_file.exists():
-                break
-            time.sleep(0.2)
         for name, folder in machines.items():
-            folder.mkdir()
-            workers[name] = start(
-                ["dask", "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "1",
-                 "--nthreads", "1", "--local-directory", str(folder), "--name", name],
-                folder, tmp_path / f"{name}.log",
-            )  # fmt: skip
+            workers[name] = start_worker(scheduler_file, folder, name)
         sweep = start(
             [sys.executable, "tools/sweep.py", "run", "--name", "deaths", "-S", DEPTHS,
              "--scheduler-file", str(scheduler_file)],

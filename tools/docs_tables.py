@@ -13,6 +13,7 @@ and is rendered from its source:
 * ``sweep``: ``plots/sweep/depth_sweep.csv`` (written by ``tools/sweep_report.py``);
 * ``atlas``, ``atlas_depth_10``, ``atlas_claims`` (the headline claims as sentences):
   ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
+* ``fixes``, ``fixes_claims``: ``plots/fixes/fixes.csv`` (the fixes at depth 10, widths 2 and 3);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
@@ -215,6 +216,80 @@ def atlas_claims(root: Path) -> str:
     )
 
 
+def _fixes(root: Path) -> dict:
+    from analysis import sweep
+
+    return {(r.width, r.variant): r for r in sweep.read_table(root / "plots/fixes/fixes.csv")}
+
+
+def fixes_table(root: Path) -> str:
+    """Every variant at depth 10, widths 2 and 3: the rates with their 95% intervals, and the
+    born-dead theory with the central 95% of the rates it gives for that many replicates."""
+    from analysis.sweep import clopper_pearson, theory_applies, theory_range
+    from analysis.theory import born_dead_probability
+
+    cells = _fixes(root)
+    lines = [
+        "| width | variant | born dead (95% CI) | theory, its 95% range | collapse (95% CI) "
+        "| success |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (width, _), r in sorted(cells.items()):
+        dead = clopper_pearson(r.born_dead_rate, r.replicates)
+        collapse = clopper_pearson(r.collapse_rate, r.replicates)
+        theory = ""
+        if theory_applies(r):
+            low, high = theory_range(r.depth, r.replicates, width)
+            theory = f"{born_dead_probability(r.depth, width):.3f}, {low:.3f}-{high:.3f}"
+        lines.append(
+            f"| {width} | {_label(r)} | {r.born_dead_rate:.3f} ({dead[0]:.3f}-{dead[1]:.3f}) "
+            f"| {theory} | {r.collapse_rate:.3f} ({collapse[0]:.3f}-{collapse[1]:.3f}) "
+            f"| {r.success_rate:.3f} |"
+        )
+    depths = sorted({r.depth for r in cells.values()})
+    replicates = sorted({r.replicates for r in cells.values()})
+    lines.append(
+        f"\n(depth {', '.join(map(str, depths))}; {', '.join(map(str, replicates))} replicates "
+        "per cell, from `plots/fixes/fixes.csv`.)"
+    )
+    return "\n".join(lines)
+
+
+def fixes_claims(root: Path) -> str:
+    """What the fixes table says, as sentences, every number read from it."""
+    from analysis.sweep import clopper_pearson
+    from analysis.theory import born_dead_probability
+
+    cells = _fixes(root)
+    he, rai, res = (cells[2, v] for v in ("relu_he", "relu_rai", "relu_res"))
+    he3, rai3 = cells[3, "relu_he"], cells[3, "relu_rai"]
+    holds = {
+        "RAI is born dead less often than He": rai.born_dead_rate < he.born_dead_rate,
+        "RAI collapses more often than it is born dead": rai.collapse_rate > rai.born_dead_rate,
+        "width 3 collapses less than width 2": he3.collapse_rate < he.collapse_rate,
+    }
+    broken = [claim for claim, true in holds.items() if not true]
+    if broken:
+        raise DataError(f"plots/fixes/fixes.csv no longer shows: {'; '.join(broken)}")
+    res_high = clopper_pearson(res.collapse_rate, res.replicates)[1]
+    he_low = clopper_pearson(he.collapse_rate, he.replicates)[0]
+    return "\n".join(
+        [
+            f"- He initialisation is born dead in {he.born_dead_rate:.3f} at width 2 "
+            f"(theory 1 - (3/4)^10 = {born_dead_probability(10, 2):.3f}) and "
+            f"{he3.born_dead_rate:.3f} at width 3 (1 - (7/8)^10 = "
+            f"{born_dead_probability(10, 3):.3f}); it collapses in {he.collapse_rate:.3f} and "
+            f"{he3.collapse_rate:.3f}.",
+            f"- RAI is born dead in {rai.born_dead_rate:.3f} against He's "
+            f"{he.born_dead_rate:.3f}, but collapses in {rai.collapse_rate:.3f} (width 2) and "
+            f"{rai3.collapse_rate:.3f} (width 3).",
+            f"- Residual connections collapse in {res.collapse_rate:.3f} (95% interval up to "
+            f"{res_high:.3f}), against He's {he.collapse_rate:.3f} (interval from "
+            f"{he_low:.3f}).",
+        ]
+    )
+
+
 def sigmoid_scales_table(root: Path) -> str:
     from analysis import sweep, theory
 
@@ -302,6 +377,8 @@ RENDER = {
     "atlas": atlas_table,
     "atlas_depth_10": atlas_depth_10_table,
     "atlas_claims": atlas_claims,
+    "fixes": fixes_table,
+    "fixes_claims": fixes_claims,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
     "sweep_engines": sweep_engines_table,

@@ -245,6 +245,7 @@ def test_benchmarks(tmp_path):
     """docs/benchmark.md: both benchmarks, in a copy whose params are small (each clones it
     and trains there)."""
     copy = make_small_repo(tmp_path / "repo", **SMALL_PARAMS)
+    run(["dvc", "repro"], copy)  # the Quickstart's main job: the benchmarks read its data
     bench, engines = blocks("docs/benchmark.md")
     for script in (bench.script, smaller(engines.script)):
         said = succeeds(script, copy)

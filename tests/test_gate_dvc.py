@@ -7,17 +7,7 @@ from __future__ import annotations
 from or_gate.runtime import StageError
 
 import pytest
-
-
-def _commit_all(repo, message: str) -> None:
-    import subprocess
-
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", message],
-        cwd=repo,
-        check=True,
-    )
+from helpers import git_commit_all
 
 
 @pytest.fixture
@@ -45,7 +35,7 @@ def metrics_repo(tmp_path, monkeypatch):
     summary.write_text(
         json.dumps({"success_rate": 0.1, "born_dead_rate": 0.3, "test": {"accuracy": 0.75}})
     )
-    _commit_all(tmp_path, "baseline")
+    git_commit_all(tmp_path, "baseline")
     monkeypatch.chdir(tmp_path)
     # DVC binds its log handlers to the sys.stderr of its first import, which pytest's capture
     # may have closed since: a warning would then raise. Its records go to pytest's instead.
@@ -77,7 +67,7 @@ def test_collect_metrics_compares_two_revisions(metrics_repo):
     from tools.analysis.gate import collect_metrics
 
     (metrics_repo / "metrics/a.json").write_text('{"success_rate": 0.25}')
-    _commit_all(metrics_repo, "head")
+    git_commit_all(metrics_repo, "head")
     (metrics_repo / "metrics/a.json").write_text('{"success_rate": 0.0}')  # not committed
     now, baseline = collect_metrics(metrics_repo, "HEAD~1", head="HEAD")
     assert now["a"]["success_rate"] == 0.25 and baseline["a"]["success_rate"] == 0.5

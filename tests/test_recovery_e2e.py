@@ -13,18 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, duplicate, edit_params, fingerprint, interrupt_when, quiet_env, run
+from doc_blocks import blocks
+from helpers import duplicate, edit_params, fingerprint, interrupt_when, quiet_env, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
 
 
 def recovery_commands() -> str:
     """The one bash block under 'Recovering from a failed run' in docs/recovery.md."""
-    text = (REPO / "docs/recovery.md").read_text(encoding="utf-8")
-    section = text.split("## Recovering from a failed run", 1)[1]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 1, "the recovery section must have exactly one bash block"
-    return blocks[0]
+    found = blocks("docs/recovery.md", "Recovering from a failed run")
+    assert len(found) == 1, "the recovery section must have exactly one bash block"
+    return found[0].script
 
 
 def recover(repo: Path) -> None:

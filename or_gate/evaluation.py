@@ -19,6 +19,12 @@ Definitions:
         ``GRADIENT_FLOOR`` so the number stays finite (a born-dead net scores about -299);
     dead_units / saturated_units: the mean share of hidden units dead or saturated, at
         initialisation and after the last epoch (see ``or_gate/training.py``).
+
+Every replicate also has one outcome (:func:`replicate_outcomes`), the first of these that
+holds: diverged; success; born dead; died in training (no hidden layer blocked at
+initialisation, some hidden layer blocked after the last epoch); stalled (alive after the last
+epoch, every layer passing gradient, yet not a success). The outcomes partition the replicates:
+their shares of success and diverged are the success and diverged rates above.
 """
 
 from __future__ import annotations
@@ -88,6 +94,35 @@ def diverged_replicates(
     loss = history.pivot(index="epoch", columns="replicate", values="loss").sort_index(axis=1)
     outputs = np.concatenate([test_predictions, truth_table_predictions], axis=1)
     return ~np.isfinite(loss.to_numpy()).all(axis=0) | ~np.isfinite(outputs).all(axis=1)
+
+
+OUTCOMES = ("success", "stalled", "died_in_training", "born_dead", "diverged")
+
+
+def replicate_outcomes(
+    y_test: np.ndarray,
+    test_predictions: np.ndarray,
+    truth_table_predictions: np.ndarray,
+    training: dict[str, pd.DataFrame],
+) -> np.ndarray:
+    """(R,) every replicate's outcome, one of ``OUTCOMES`` (precedence in the module docstring),
+    from the same records and definitions as :func:`variant_metrics`."""
+    units = training["units"]
+    diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
+    accuracy, _ = score_replicates(y_test, test_predictions)
+    final = int(units["epoch"].max())
+    blocked_at = {
+        epoch: np.any(unit_fractions(units, epoch, "blocked_fraction") == 1.0, axis=1)
+        for epoch in (0, final)
+    }
+    conditions = [
+        diverged,
+        accuracy == 1.0,
+        blocked_at[0],
+        blocked_at[final],
+    ]
+    names = ["diverged", "success", "born_dead", "died_in_training"]
+    return np.select(conditions, names, default="stalled")
 
 
 def _mean(values: np.ndarray) -> float:

@@ -10,6 +10,7 @@ import sys
 
 from or_gate.runtime import DataError
 
+import numpy as np
 import pytest
 from helpers import REPO, quiet_env
 
@@ -55,6 +56,68 @@ def test_the_atlas_claims_stop_when_the_table_no_longer_shows_them(
     with pytest.raises(DataError) as stopped:
         atlas_claims(tmp_path)
     assert str(stopped.value) == f"plots/atlas/atlas.csv no longer shows: {claim}"
+
+
+@pytest.mark.parametrize(
+    ("table", "where", "changes", "claim"),
+    [
+        (
+            "atlas",
+            {"variant": "relu", "depth": 2},
+            {"died_in_training": 3, "born_dead": 188},  # fewer deaths in training than He's (4)
+            "uniform ReLU dies in training more than He at depths 1, 2, 3, 5",
+        ),
+        (
+            "atlas",
+            {"variant": "relu", "depth": 3},
+            {"died_in_training": 64, "stalled": 1},  # a collapse that is not a dead net
+            "uniform ReLU's collapses at depths 1, 2, 3, 5 are its dead nets",
+        ),
+        (
+            "fixes",
+            {"variant": "relu_rai", "width": 2},
+            {"died_in_training": 264, "stalled": 1},
+            "RAI's collapses at depth 10 are its born-dead and died-in-training replicates",
+        ),
+        (
+            "atlas",
+            {"variant": "tanh", "depth": 30},
+            {"stalled": 240, "died_in_training": 1},
+            "sigmoid, sigmoid_glorot, tanh, leaky_relu, relu_res never die",
+        ),
+        (
+            "atlas",
+            {"variant": "selu", "depth": 30},
+            {"died_in_training": 0, "born_dead": 1},
+            "SELU's deaths are died-in-training only",
+        ),
+    ],
+)
+def test_the_outcome_claims_stop_when_the_tables_no_longer_show_them(
+    tmp_path, monkeypatch, table, where, changes, claim
+):
+    """docs/fixes.md's outcome claims are generated from the outcome tables and their words
+    (more, exactly, never) checked against them and the rate table."""
+    import shutil
+
+    import pandas as pd
+
+    monkeypatch.syspath_prepend(str(REPO / "tools"))
+    from docs_tables import outcomes_claims
+
+    assert "never die" in outcomes_claims(REPO)
+    for folder in ("atlas", "fixes"):
+        shutil.copytree(REPO / "plots" / folder, tmp_path / "plots" / folder)
+    path = tmp_path / "plots" / table / f"{table}_outcomes.csv"
+    rows = pd.read_csv(path)
+    chosen = np.logical_and.reduce([rows[k] == v for k, v in where.items()])
+    assert chosen.sum() == 1
+    for column, value in changes.items():
+        rows.loc[chosen, column] = value
+    rows.to_csv(path, index=False)
+    with pytest.raises(DataError) as stopped:
+        outcomes_claims(tmp_path)
+    assert str(stopped.value) == f"the outcome tables no longer show: {claim}"
 
 
 def test_every_promise_names_a_guard_that_exists():

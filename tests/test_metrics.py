@@ -13,6 +13,7 @@ from or_gate.evaluation import (
     GRADIENT_FLOOR,
     gradient_ratios,
     log10_ratio,
+    replicate_outcomes,
     score_replicates,
     summary_line,
     variant_metrics,
@@ -306,3 +307,34 @@ def test_gradient_tables_that_disagree_on_the_replicates_are_refused():
     broken = table[~((table["replicate"] == 1) & (table["role"] == "output"))]
     with pytest.raises(ValueError):
         gradient_ratios(broken, 0)
+
+
+def test_every_replicate_has_the_first_outcome_that_holds():
+    """Six replicates, one per case: each outcome, and a born-dead replicate that diverged
+    (diverged comes first). Born dead is a layer blocked at epoch 0, died in training one
+    blocked only at the final epoch (5); stalled is alive and wrong."""
+    learned = np.where(Y_TEST == 1, 0.99, 0.01).astype(np.float32)
+    wrong = np.full(len(Y_TEST), 0.7, np.float32)
+    test = np.stack([learned, wrong, wrong, wrong, wrong, learned])
+    truth = np.tile(np.array([[0.01, 0.99, 0.99, 0.99]], np.float32), (6, 1))
+    units = units_table(
+        dead_init=[[0.0, 0.0], [0.5, 0.5], [0.0, 0.5], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]],
+        dead_final=[[0.0, 0.0], [0.5, 0.5], [1.0, 0.5], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]],
+        saturated_init=[[0.0, 0.0]] * 6,
+        saturated_final=[[0.0, 0.0]] * 6,
+    )
+    history = history_table(6)
+    history.loc[(history["replicate"] == 4) & (history["epoch"] == 2), "loss"] = np.nan
+    training = {"history": history, "gradients": gradients_table([0.1] * 6, [0.1] * 6)}
+    outcomes = replicate_outcomes(Y_TEST, test, truth, {**training, "units": units})
+    assert outcomes.tolist() == [
+        "success",
+        "stalled",  # half the units dead, but no layer blocked: gradients still pass
+        "died_in_training",
+        "born_dead",
+        "diverged",  # born dead too, but its loss went non-finite
+        "success",
+    ]
+    metrics = variant_metrics(Y_TEST, test, truth, {**training, "units": units})
+    assert metrics["success_rate"] == np.mean(outcomes == "success")
+    assert metrics["diverged_rate"] == np.mean(outcomes == "diverged")

@@ -14,6 +14,8 @@ and is rendered from its source:
 * ``atlas``, ``atlas_depth_10``, ``atlas_claims`` (the headline claims as sentences):
   ``plots/atlas/atlas.csv`` (the same report, ``--name atlas``);
 * ``fixes``, ``fixes_claims``: ``plots/fixes/fixes.csv`` (the fixes at depth 10, widths 2 and 3);
+* ``outcomes``, ``outcomes_claims``: ``plots/fixes/fixes_outcomes.csv`` and
+  ``plots/atlas/atlas_outcomes.csv`` (how every replicate ended, ``tools/outcome_report.py``);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
@@ -371,6 +373,18 @@ def sweep_engines_table(root: Path) -> str:
     )
 
 
+def outcomes_table(root: Path) -> str:
+    from analysis import outcomes
+
+    return outcomes.fixes_table(root)
+
+
+def outcomes_claims(root: Path) -> str:
+    from analysis import outcomes
+
+    return outcomes.claims(root, _atlas(root))
+
+
 RENDER = {
     "metrics": metrics_table,
     "sweep": sweep_table,
@@ -379,6 +393,8 @@ RENDER = {
     "atlas_claims": atlas_claims,
     "fixes": fixes_table,
     "fixes_claims": fixes_claims,
+    "outcomes": outcomes_table,
+    "outcomes_claims": outcomes_claims,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
     "sweep_engines": sweep_engines_table,

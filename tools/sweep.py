@@ -18,7 +18,8 @@ missing or unreachable remote, and a worker whose installed packages are not the
 
 ``status`` prints done, running, failed and missing; ``report`` draws what
 ``tools/sweep_report.py`` draws (success and collapse against depth, 95% Clopper-Pearson bands,
-the born-dead theory) from that sweep's experiments only. docs/operations.md has the set-ups
+the born-dead theory) from that sweep's experiments only, and what ``tools/outcome_report.py``
+draws (how every replicate ended, from the experiments' records). docs/operations.md has the set-ups
 (local, a scheduler, Slurm, Kubernetes).
 """
 
@@ -32,7 +33,7 @@ from pathlib import Path
 from or_gate.environment import pinned_versions
 from or_gate.runtime import StageError, run
 
-from analysis import cluster, grid, sweep
+from analysis import cluster, grid, outcomes, sweep
 
 RUNNING_FOR = 30.0  # a record written longer ago than this belongs to a sweep that stopped
 
@@ -149,6 +150,7 @@ def report(args) -> None:
     chosen = [e for e in experiments if e.name in names]
     sweep.check_settings_agree(chosen)
     sweep.write_report(sweep.variant_results(chosen), args.out_dir, args.name)
+    outcomes.write_report(outcomes.sweep_outcomes(root, chosen), args.out_dir, args.name)
 
 
 def main(argv: list[str]) -> None:

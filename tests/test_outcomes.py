@@ -1,0 +1,94 @@
+"""How each replicate of a sweep ended (tools/analysis/outcomes.py, tools/outcome_report.py).
+
+The committed outcome tables were read from the sweeps' own records; here they are checked
+against the committed rate tables the same experiments gave (two reports of one run must
+agree), their figures are redrawn from them, and the reading itself is run on a real DVC
+repository's records.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from or_gate.evaluation import COLLAPSE_SPAN, OUTCOMES
+from or_gate.files.tables import read_json
+from or_gate.runtime import DataError
+
+import pandas as pd
+import pytest
+from helpers import REPO, run
+from tools.analysis.outcomes import experiment_outcomes
+from tools.analysis.sweep import Experiment
+
+SWEEPS = {"atlas": "plots/atlas", "sigmoid_scales": "plots/sigmoid_scales", "fixes": "plots/fixes"}
+
+
+@pytest.mark.parametrize(("name", "folder"), SWEEPS.items())
+def test_the_committed_outcomes_agree_with_the_committed_rates(name, folder):
+    """Every cell of the rate table has its outcomes, which partition its replicates; the
+    successes are its success rate exactly; born dead, died in training and diverged
+    replicates answer the same whatever the input (spans below COLLAPSE_SPAN={}), so they
+    are collapses; born dead outcomes never exceed the born-dead rate."""
+    rates = pd.read_csv(REPO / folder / f"{name}.csv")
+    outcomes = pd.read_csv(REPO / folder / f"{name}_outcomes.csv")
+    cells = ["depth", "width", "variant", "experiment"]
+    joined = rates.merge(outcomes, on=cells, how="outer", indicator=True, validate="1:1")
+    assert (joined["_merge"] == "both").all(), joined[joined["_merge"] != "both"][cells]
+    assert (joined[list(OUTCOMES)].sum(axis=1) == joined["replicates_x"]).all()
+    assert (joined["replicates_x"] == joined["replicates_y"]).all()
+    replicates = joined["replicates_x"]
+    assert ((joined["success_rate"] * replicates).round() == joined["success"]).all()
+    dead = joined["born_dead"] + joined["died_in_training"] + joined["diverged"]
+    assert (dead <= (joined["collapse_rate"] * replicates).round()).all()
+    assert (joined["born_dead"] <= (joined["born_dead_rate"] * replicates).round()).all()
+
+
+test_the_committed_outcomes_agree_with_the_committed_rates.__doc__ = (
+    test_the_committed_outcomes_agree_with_the_committed_rates.__doc__.format(COLLAPSE_SPAN)
+)
+
+
+@pytest.mark.parametrize(("name", "folder"), SWEEPS.items())
+def test_the_committed_outcome_figure_redraws_from_its_table(tmp_path, name, folder):
+    table = REPO / folder / f"{name}_outcomes.csv"
+    command = [str(REPO / "tools/outcome_report.py"), "--from-csv", str(table), "--name", name]
+    run([sys.executable, *command, "--out-dir", str(tmp_path)], REPO)
+    assert (tmp_path / f"{name}_outcomes.csv").read_bytes() == table.read_bytes()
+    figure = f"{name}_outcomes.png"
+    assert (tmp_path / figure).read_bytes() == (REPO / folder / figure).read_bytes()
+
+
+def committed_experiment(repo, **metrics) -> Experiment:
+    """The mini repository's committed results, as an experiment named by its revision."""
+    import yaml
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    recorded = {v: read_json(repo / "metrics" / f"{v}.json") for v in params["variants"]}
+    for variant in recorded:
+        recorded[variant].update(metrics)
+    return Experiment(name="HEAD", state="success", params=params, metrics=recorded)
+
+
+def test_outcomes_are_read_from_a_revisions_records_and_match_its_metrics(mini_repo):
+    experiment = committed_experiment(mini_repo)
+    (result,) = experiment_outcomes(mini_repo, experiment)
+    summary = read_json(mini_repo / "data/evaluation/sigmoid/summary.json")
+    assert result.replicates == summary["replicates"] == sum(result.counts.values())
+    assert result.counts["success"] == round(summary["success_rate"] * result.replicates)
+    assert result.counts["diverged"] == round(summary["diverged_rate"] * result.replicates)
+    assert result.experiment == "HEAD" and result.variant == "sigmoid"
+
+
+def test_records_that_disagree_with_the_metrics_are_refused(mini_repo):
+    """Records of one run beside the metrics of another must not make a table."""
+    summary = read_json(mini_repo / "data/evaluation/sigmoid/summary.json")
+    claimed = 1.0 - summary["success_rate"]  # the other answer, for either outcome of the run
+    experiment = committed_experiment(mini_repo, success_rate=claimed)
+    with pytest.raises(DataError) as refused:
+        experiment_outcomes(mini_repo, experiment)
+    replicates = summary["replicates"]
+    found, said = round(summary["success_rate"] * replicates), round(claimed * replicates)
+    assert str(refused.value) == (
+        f"experiment 'HEAD', sigmoid: the records give {found} successes, its metrics say "
+        f"{said} (records and metrics of different runs?)"
+    )

@@ -17,6 +17,7 @@ from or_gate.runtime import DataError
 import pandas as pd
 import pytest
 from helpers import REPO, run
+
 from tools.analysis.outcomes import experiment_outcomes
 from tools.analysis.sweep import Experiment
 

@@ -6,10 +6,11 @@ The architecture, as the write-up's Keras code builds it::
     depth x Dense(width, <activation>, <initializer>)    the hidden layers of a variant
     Dense(1, sigmoid, 'uniform')                 the output layer
 
-A residual variant makes each hidden layer ``h + activation(W h + b)`` (same width, so the
-skip needs no projection). The hidden initializer is a Keras name, a Keras name with
-arguments, or ``rai`` (Lu et al.'s randomized asymmetric initialisation, drawn in
-``or_gate/model.py``), which draws a layer's kernel and bias together.
+A variant without the input layer (``input_layer: false``) feeds the two inputs straight to
+its first hidden layer. A residual variant makes each hidden layer ``h + activation(W h +
+b)`` (same width, so the skip needs no projection). The hidden initializer is a Keras name,
+a Keras name with arguments, or ``rai`` (Lu et al.'s randomized asymmetric initialisation,
+drawn in ``or_gate/model.py``), which draws a layer's kernel and bias together.
 
 Training keeps every replicate's weights as one flat float32 vector, stacked into an array of
 shape ``(replicates, parameters)``; :class:`ParamLayout` says where each kernel and bias lives
@@ -23,14 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from or_gate.params import InitializerWithArguments
+from or_gate.params import INPUTS, InitializerWithArguments
 
 import numpy as np
 
 if TYPE_CHECKING:
     from or_gate.params import Params
 
-INPUTS = 2
 # The write-up's first and last layers, the same in every variant.
 EDGE_ACTIVATION = "sigmoid"
 EDGE_INITIALIZER = "uniform"  # Keras' alias for RandomUniform(-0.05, 0.05)
@@ -98,6 +98,7 @@ class Architecture:
     activation: str
     initializer: Initializer  # a name or a dict is accepted and converted
     residual: bool = False
+    input_layer: bool = True  # the write-up's sigmoid input layer before the hidden layers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initializer", Initializer.of(self.initializer))
@@ -112,22 +113,26 @@ class Architecture:
             spec.activation,
             Initializer.of(spec.initializer),
             spec.residual,
+            spec.input_layer,
         )
 
     def to_json(self) -> dict:
-        return {
+        """architecture.json's fields; ``input_layer`` only where it is false, so that every
+        network with the write-up's input layer keeps the file it always had."""
+        document = {
             "activation": self.activation,
             "depth": self.depth,
             "initializer": self.initializer.to_json(),
             "residual": self.residual,
             "width": self.width,
         }
+        return document if self.input_layer else {**document, "input_layer": False}
 
     @property
     def layers(self) -> list[Layer]:
         hidden = Layer(self.width, self.activation, self.initializer, "hidden", self.residual)
         return [
-            Layer(self.width, EDGE_ACTIVATION, EDGE, "input"),
+            *[Layer(self.width, EDGE_ACTIVATION, EDGE, "input")] * self.input_layer,
             *[hidden] * self.depth,
             Layer(1, EDGE_ACTIVATION, EDGE, "output"),
         ]

@@ -72,7 +72,8 @@ def log10_ratio(numerator: float, denominator: float) -> float:
 def gradient_ratios(gradients: pd.DataFrame, epoch: int) -> list[float]:
     """Per replicate: first hidden kernel's gradient norm over the output bias's, in log10."""
     at_epoch = gradients[gradients["epoch"] == epoch]
-    first_hidden = at_epoch[(at_epoch["role"] == "hidden") & (at_epoch["layer"] == 1)]
+    hidden = at_epoch[at_epoch["role"] == "hidden"]
+    first_hidden = hidden[hidden["layer"] == hidden["layer"].min()]  # 0 without an input layer
     output = at_epoch[at_epoch["role"] == "output"]
     kernel = first_hidden.set_index("replicate")["kernel_gradient_norm"].sort_index()
     bias = output.set_index("replicate")["bias_gradient_norm"].sort_index()

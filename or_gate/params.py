@@ -118,6 +118,7 @@ KERAS_KINDS = {
 
 # DVC pastes variant names into shell commands and file paths.
 VARIANT_NAME = r"^[a-z][a-z0-9_]*$"
+INPUTS = 2  # the OR gate's x1 and x2
 
 
 @functools.cache
@@ -240,6 +241,12 @@ class Variant(Section):
         description="Optional, false if absent: each hidden layer outputs h + activation(W h "
         "+ b) instead of activation(W h + b) (a skip connection around every hidden layer).",
     )
+    input_layer: bool = Field(
+        default=True,
+        description="Optional, true if absent: the write-up's input layer, Dense(width, "
+        "sigmoid, 'uniform'), comes before the hidden layers. false feeds the two inputs "
+        "straight to the first hidden layer (an identity input layer).",
+    )
 
 
 class Params(Section):
@@ -263,6 +270,19 @@ class Params(Section):
         min_length=1,
         description="The variants compared: name -> hidden-layer activation and initializer.",
     )
+
+    @model_validator(mode="after")
+    def _skips_fit_the_inputs(self) -> Params:
+        """A residual variant without the input layer adds the two inputs to its first hidden
+        layer's output: only a width of 2 has the shape for it."""
+        for name, variant in self.variants.items():
+            if variant.residual and not variant.input_layer and self.model.width != INPUTS:
+                raise ValueError(
+                    f"variants.{name}: residual: true without the input layer adds the {INPUTS} "
+                    f"inputs to its first hidden layer's output, so it needs model.width {INPUTS}, "
+                    f"not {self.model.width}; give it input_layer: true or residual: false"
+                )
+        return self
 
 
 def _key_that_is_not_text(node: Any, where: str = "") -> tuple[str, Any] | None:
@@ -393,7 +413,7 @@ def describe(error: dict) -> str:
     ]
     dotted = ".".join(str(part) for part in named)
     if error["type"] == "value_error":  # a model's own check, which says what is allowed
-        return f"{dotted}: {error['ctx']['error']}"
+        return f"{dotted}: {error['ctx']['error']}" if dotted else str(error["ctx"]["error"])
     if error["type"] == "extra_forbidden":
         parent, key = ".".join(map(str, loc[:-1])), loc[-1]
         keys = list(schema_at(loc[:-1]).get("properties", {}))

@@ -71,7 +71,8 @@ def log_spaced_epochs(epochs: int) -> list[int]:
 
 def parameters_per_replicate(depth: int, width: int) -> int:
     """Weights and biases of one network: the input layer (INPUTS -> width), ``depth`` hidden
-    layers (width -> width) and the output layer (width -> 1), each a kernel and a bias."""
+    layers (width -> width) and the output layer (width -> 1), each a kernel and a bias. A
+    variant without the input layer has fewer: this is its upper bound."""
     return (INPUTS + 1) * width + depth * (width + 1) * width + (width + 1)
 
 

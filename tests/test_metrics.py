@@ -188,6 +188,16 @@ def test_final_gradient_ratio_reads_the_final_epoch():
     assert gradient_ratios(table, 5) == [pytest.approx(-5)]
 
 
+def test_without_an_input_layer_the_first_hidden_layer_is_layer_0():
+    """A variant without the input layer records hidden layers from 0: the ratio is layer
+    0's kernel over the output bias, not the second hidden layer's."""
+    table = gradients_table([1e-3], [1e-1], final_scale=1.0)
+    table = table[table["role"] != "input"].copy()
+    table["layer"] -= 1  # hidden, hidden, output at layers 0, 1, 2
+    table.loc[table["layer"] == 0, "kernel_gradient_norm"] = 1e-4
+    assert gradient_ratios(table, 0) == [pytest.approx(-3)]
+
+
 def test_exact_zero_gradients_are_floored_and_stay_finite():
     assert log10_ratio(0.0, 0.05) == pytest.approx(math.log10(GRADIENT_FLOOR) - math.log10(0.05))
     assert math.isfinite(log10_ratio(0.0, 0.0))

@@ -11,20 +11,24 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    ("activation", "initializer", "residual"),
+    ("activation", "initializer", "residual", "input_layer"),
     [
-        ("sigmoid", "uniform", False),
-        ("relu", "he_normal", False),
-        ("tanh", "glorot_uniform", False),
-        ("selu", "lecun_normal", False),
-        ("sigmoid", {"name": "random_uniform", "minval": -0.5, "maxval": 0.5}, False),
-        ("relu", "rai", False),
-        ("relu", "he_normal", True),
-        ("relu", "rai", True),
+        ("sigmoid", "uniform", False, True),
+        ("relu", "he_normal", False, True),
+        ("tanh", "glorot_uniform", False, True),
+        ("selu", "lecun_normal", False, True),
+        ("sigmoid", {"name": "random_uniform", "minval": -0.5, "maxval": 0.5}, False, True),
+        ("relu", "rai", False, True),
+        ("relu", "he_normal", True, True),
+        ("relu", "rai", True, True),
+        ("relu", "rai", False, False),
+        ("relu", "he_normal", True, False),  # the first skip adds the inputs themselves
     ],
 )
-def test_initial_weights_equal_what_build_model_draws(activation, initializer, residual):
-    architecture = Architecture(3, 2, activation, initializer, residual)
+def test_initial_weights_equal_what_build_model_draws(
+    activation, initializer, residual, input_layer
+):
+    architecture = Architecture(3, 2, activation, initializer, residual, input_layer)
     keras.utils.set_random_seed(11)
     expected = build_model(architecture).get_weights()
     drawn = initial_weights(architecture, seed=11)
@@ -43,6 +47,15 @@ def test_model_is_the_write_up_architecture():
     assert dense[0].kernel_initializer.get_config()["minval"] == -0.05
     assert isinstance(dense[-1].kernel_initializer, type(edge))
     assert model.input_shape == (None, 2)
+
+
+def test_without_the_input_layer_the_inputs_go_straight_to_the_first_hidden_layer():
+    architecture = Architecture(2, 3, "relu", "he_normal", input_layer=False)
+    model = build_model(architecture)
+    assert [layer.units for layer in model.layers] == [3, 3, 1]
+    assert [layer.activation.__name__ for layer in model.layers] == ["relu", "relu", "sigmoid"]
+    assert architecture.layout.shapes == ((2, 3), (3,), (3, 3), (3,), (3, 1), (1,))
+    assert [layer.role for layer in architecture.layers] == ["hidden", "hidden", "output"]
 
 
 def test_layout_round_trip_and_order():

@@ -104,7 +104,7 @@ OPTIMIZERS = ", ".join(keras_names_table()["optimizers"])
             "variants",
             {},
             "variants: {} is not allowed; expected a non-empty mapping name -> "
-            "{activation, initializer, residual}",
+            "{activation, initializer, residual, input_layer}",
         ),
         (
             "variants",
@@ -127,7 +127,7 @@ OPTIMIZERS = ", ".join(keras_names_table()["optimizers"])
             "variants.relu.extra",
             1,
             "unknown key 'variants.relu.extra'; allowed keys in variants.relu: activation, "
-            "initializer, residual",
+            "initializer, residual, input_layer",
         ),
     ],
 )
@@ -135,6 +135,23 @@ def test_each_refusal_is_exactly_one_line_saying_what_is_allowed(raw, key, value
     with pytest.raises(ParamsError) as caught:
         parse_params(with_change(raw, key, value))
     assert str(caught.value) == f"params.yaml: {line}"
+
+
+def test_skips_without_the_input_layer_need_the_inputs_width(raw):
+    """The first skip adds x (2 values) to the first hidden layer's output: width 2 only."""
+    skip = {"activation": "relu", "initializer": "he_normal", "residual": True}
+    raw["variants"]["res"] = {**skip, "input_layer": False}
+    assert not parse_params(raw).variants["res"].input_layer  # width 2: allowed
+    raw["model"]["width"] = 3
+    with pytest.raises(ParamsError) as caught:
+        parse_params(raw)
+    assert str(caught.value) == (
+        "params.yaml: variants.res: residual: true without the input layer adds the 2 inputs "
+        "to its first hidden layer's output, so it needs model.width 2, not 3; give it "
+        "input_layer: true or residual: false"
+    )
+    raw["variants"]["res"] = {**skip, "input_layer": True}  # the input layer makes width 3
+    assert parse_params(raw).variants["res"].input_layer
 
 
 def test_a_missing_key_is_named_with_its_path(raw):

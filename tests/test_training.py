@@ -56,27 +56,31 @@ def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[li
 
 
 @pytest.mark.parametrize(
-    ("activation", "initializer", "batch_size", "optimizer", "learning_rate", "residual"),
+    ("activation", "initializer", "batch_size", "optimizer", "learning_rate", "residual", "input"),
     [
-        ("sigmoid", "uniform", 1, "adam", 0.01, False),
-        ("relu", "he_normal", 3, "adam", 0.01, False),  # 20 rows: the last batch has 2 rows
-        pytest.param("tanh", "glorot_uniform", 4, "sgd", 0.1, False, marks=pytest.mark.slow),
-        ("relu", "he_normal", 2, "adam", 0.01, True),  # skip connections: a functional model
+        ("sigmoid", "uniform", 1, "adam", 0.01, False, True),
+        ("relu", "he_normal", 3, "adam", 0.01, False, True),  # 20 rows: the last batch has 2
+        pytest.param("tanh", "glorot_uniform", 4, "sgd", 0.1, False, True, marks=pytest.mark.slow),
+        ("relu", "he_normal", 2, "adam", 0.01, True, True),  # skip connections: functional
         pytest.param(  # nonzero initial biases
-            "relu", "rai", 2, "adam", 0.01, False, marks=pytest.mark.slow
+            "relu", "rai", 2, "adam", 0.01, False, True, marks=pytest.mark.slow
         ),
-        ("sigmoid", "uniform", 1000, "adam", 0.01, False),  # one batch of all 20 rows, as Keras
+        ("sigmoid", "uniform", 1000, "adam", 0.01, False, True),  # one batch of all 20 rows
+        ("relu", "rai", 2, "adam", 0.01, False, False),  # no input layer: x straight in
+        pytest.param(  # no input layer, and the first skip adds the inputs themselves
+            "relu", "he_normal", 2, "adam", 0.01, True, False, marks=pytest.mark.slow
+        ),
     ],
 )
 def test_stacked_shuffled_replicates_match_keras_fit(
-    activation, initializer, batch_size, optimizer, learning_rate, residual
+    activation, initializer, batch_size, optimizer, learning_rate, residual, input
 ):
     x, y = or_rows(25, seed=1)
     data = Splits(x[:20], y[:20], x[20:], y[20:])
     settings = train_settings(
         epochs=3, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate
     )
-    architecture = Architecture(2, 2, activation, initializer, residual)
+    architecture = Architecture(2, 2, activation, initializer, residual, input_layer=input)
     seeds = [11, 12, 13]
     stacked = StackedTrainer(
         architecture, stacked_initial_weights(architecture, seeds), data, settings

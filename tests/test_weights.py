@@ -45,6 +45,23 @@ def test_saves_are_byte_identical_across_processes_and_load_back(tmp_path):
     ]
 
 
+def test_the_input_layer_is_written_only_where_a_variant_has_none(tmp_path):
+    """architecture.json of a network with the write-up's input layer is the file it always
+    was (the committed models keep their bytes); one without says so and loads back."""
+    weights = stacked_initial_weights(ARCHITECTURE, [1])
+    save_stacked(tmp_path / "with", ARCHITECTURE, weights)
+    assert (tmp_path / "with/architecture.json").read_text() == (
+        '{"activation": "relu", "depth": 3, "initializer": "he_normal", "residual": false, '
+        '"width": 2}\n'
+    )
+    direct = Architecture(3, 2, "relu", "he_normal", input_layer=False)
+    save_stacked(tmp_path / "without", direct, stacked_initial_weights(direct, [1]))
+    text = (tmp_path / "without/architecture.json").read_text()
+    assert '"input_layer": false' in text
+    assert load_stacked(tmp_path / "without")[0] == direct
+    assert load_stacked(tmp_path / "with")[0] == ARCHITECTURE
+
+
 def saved(tmp_path):
     save_stacked(tmp_path, ARCHITECTURE, stacked_initial_weights(ARCHITECTURE, [1, 2]))
     return tmp_path

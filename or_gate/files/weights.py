@@ -5,7 +5,8 @@
 * ``weights.npy``: the float32 array (replicates, parameters) the trainer ends with, in
   ``ParamLayout`` order (Keras' ``get_weights`` order, flattened), written by ``numpy.save``
   (its header, then the raw bytes: the same weights give the same bytes);
-* ``architecture.json``: depth, width, activation, initializer and residual, sorted keys.
+* ``architecture.json``: depth, width, activation, initializer and residual (and input_layer
+  where it is false), sorted keys.
 
 One file instead of one ``.keras`` archive per replicate: at 1,000 replicates, saving and
 loading them one by one cost minutes and gigabytes. Any replicate is still one line away from
@@ -73,10 +74,19 @@ def _read_architecture(path: Path) -> Architecture:
         raise DataError(f"{path}: not valid JSON ({type(error).__name__})") from None
     expected = {"activation": str, "depth": int, "initializer": (str, dict)}
     expected |= {"residual": bool, "width": int}
-    if not isinstance(document, dict) or set(document) != set(expected):
+    optional = {"input_layer": bool}  # written only where it is false
+    if not isinstance(document, dict) or not set(expected) <= set(document) <= {
+        *expected,
+        *optional,
+    }:
         keys = sorted(document) if isinstance(document, dict) else type(document).__name__
-        raise DataError(f"{path}: keys {keys}; expected {', '.join(sorted(expected))}")
-    for key, kind in expected.items():
+        raise DataError(
+            f"{path}: keys {keys}; expected {', '.join(sorted(expected))} "
+            f"(and optionally {', '.join(optional)})"
+        )
+    for key, kind in (expected | optional).items():
+        if key not in document:
+            continue
         value = document[key]
         if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < 1)):
             raise DataError(f"{path}: {key} is {value!r}, not what train writes")

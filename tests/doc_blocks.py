@@ -99,7 +99,7 @@ RUN_BY = {
     },
     "docs/fixes.md": {
         "python tools/sweep.py run --name fixes -": "test_fixes",
-        "python tools/sweep.py run --name input_la": "test_fixes",
+        "python tools/sweep.py run --name input_l": "test_fixes",
         "python tools/sweep.py run --name atlas -": "test_fixes",
         "python tools/sweep.py run --name sigmoid": "test_fixes",
     },

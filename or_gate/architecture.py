@@ -163,6 +163,8 @@ class ParamLayout:
 
     def flatten(self, weights: list[np.ndarray]) -> np.ndarray:
         """One replicate's weight list -> one float32 vector."""
+        if len(weights) != len(self.shapes):
+            raise ValueError(f"{len(weights)} weight arrays, expected {len(self.shapes)}")
         for array, shape in zip(weights, self.shapes, strict=True):
             if tuple(array.shape) != shape:
                 raise ValueError(f"weight of shape {array.shape}, expected {shape}")

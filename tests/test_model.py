@@ -67,6 +67,13 @@ def test_layout_round_trip_and_order():
     assert flat.shape == (layout.size,) and flat.dtype == np.float32
     for back, original in zip(layout.unflatten(flat), weights, strict=True):
         np.testing.assert_array_equal(back, original)
+    with pytest.raises(ValueError) as caught:  # a layer short: no silent shorter vector
+        layout.flatten(weights[:-1])
+    assert str(caught.value) == "7 weight arrays, expected 8"
+    weights[2] = weights[2].T[:1]
+    with pytest.raises(ValueError) as caught:
+        layout.flatten(weights)
+    assert str(caught.value) == "weight of shape (1, 2), expected (2, 2)"
 
 
 def test_replicate_k_depends_only_on_its_seed():
@@ -155,3 +162,83 @@ def test_a_deeper_net_starts_with_the_shallower_nets_layers(initializer):
 def test_an_initializer_is_written_and_read_back_as_the_sweep_tables_store_it(initializer, text):
     assert str(initializer) == text
     assert Initializer.parse(text) == initializer  # numbers as floats, text as text
+
+
+@pytest.mark.parametrize("width", [2, 3])
+def test_the_committed_born_dead_rates_are_what_the_initializers_draw(width):
+    """plots/fixes/fixes.csv was trained from these very draws (seed 7 + k, 1,000 replicates,
+    depth 10, the committed training rows): drawing them again and measuring them with the
+    pipeline's diagnostics gives every ReLU variant's committed born-dead count exactly. A
+    change to any initializer's draw (its order, its shape, its seeds) changes the counts."""
+    from or_gate.files.data import read_split
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
+
+    import pandas as pd
+    import tensorflow as tf
+    from helpers import REPO
+
+    x, y = read_split(REPO / "data/prepared/train.csv")
+    table = pd.read_csv(REPO / "plots/fixes/fixes.csv")
+    rows = table[(table["width"] == width) & (table["activation"] == "relu") & ~table["residual"]]
+    assert len(rows) == 3  # uniform, He, RAI
+    for row in rows.itertuples():
+        architecture = Architecture(row.depth, width, "relu", row.initializer)
+        flat = stacked_initial_weights(architecture, [7 + k for k in range(row.replicates)])
+        network = StackedNetwork(architecture, row.replicates, "mean_squared_error")
+        measured = diagnose(network, tf.constant(flat), tf.constant(x), tf.constant(y))
+        born_dead = np.any(measured.blocked_fraction[:, 1:-1] == 1.0, axis=1).sum()
+        assert born_dead == round(row.born_dead_rate * row.replicates), row.variant
+
+
+def test_the_rai_draw_is_float32_and_its_errors_say_what_is_wrong():
+    from or_gate.model import RandomizedAsymmetric, rai_draw
+
+    kernel, bias = rai_draw((3, 2), seed=5)
+    assert kernel.dtype == bias.dtype == np.float32
+    assert kernel.shape == (3, 2) and bias.shape == (2,)
+    with pytest.raises(ValueError) as caught:
+        RandomizedAsymmetric(5, 3, "weights")
+    assert str(caught.value) == "part must be 'kernel' or 'bias', not 'weights'"
+    with pytest.raises(ValueError) as caught:
+        RandomizedAsymmetric(5, 3, "kernel")((2, 2))
+    assert str(caught.value) == "rai kernel of shape (3, 2), asked for (2, 2)"
+
+
+def test_the_rai_initializer_gives_the_dtype_keras_asks_for():
+    from or_gate.model import RandomizedAsymmetric, rai_draw
+
+    kernel, _ = rai_draw((3, 2), seed=5)
+    initializer = RandomizedAsymmetric(5, 3, "kernel")
+    assert initializer((3, 2)).dtype == "float32"  # Keras' default when none is asked for
+    asked = initializer((3, 2), dtype="float64")
+    assert asked.dtype == "float64"
+    np.testing.assert_array_equal(np.asarray(asked), kernel.astype(np.float64))
+
+
+def test_models_are_named_by_layer_whatever_was_built_before():
+    """Saved models' bytes must not depend on what the process built before (Keras numbers
+    unnamed layers per process): every name is fixed."""
+    architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
+    first = build_model(architecture)
+    build_model(Architecture(depth=1, width=3, activation="tanh", initializer="zeros"))
+    again = build_model(architecture)
+    names = ["input", "hidden_1", "hidden_2", "output"]
+    assert [layer.name for layer in first.layers] == names
+    assert [layer.name for layer in again.layers] == names
+    assert first.inputs[0].name == again.inputs[0].name == "input_layer"
+    residual = Architecture(2, 2, "relu", "he_normal", residual=True)
+    assert build_model(residual).get_config() == build_model(residual).get_config()
+
+
+def test_batched_predictions_take_float64_rows_and_weights_and_give_float32():
+    from or_gate.files.data import TRUTH_TABLE
+    from or_gate.model import StackedNetwork
+
+    architecture = Architecture(depth=2, width=2, activation="tanh", initializer="glorot_uniform")
+    flat = stacked_initial_weights(architecture, [1, 2])
+    network = StackedNetwork(architecture, 2, "mean_squared_error")
+    expected = network.predict(flat, TRUTH_TABLE.astype(np.float32))
+    given = network.predict(flat.astype(np.float64), TRUTH_TABLE.astype(np.float64))
+    assert given.dtype == np.float32
+    np.testing.assert_array_equal(given, expected)

@@ -271,6 +271,7 @@ def test_initializer_forms_and_residual_are_accepted(raw):
     assert wide == Initializer("random_uniform", (("maxval", 0.2), ("minval", -0.2)))
     assert wide.to_json() == {"name": "random_uniform", "maxval": 0.2, "minval": -0.2}
     assert Architecture.of(params, "rai").initializer == Initializer("rai")
+    assert Architecture.of(params, "res").residual and not Architecture.of(params, "rai").residual
     assert not params.variants["rai"].residual and params.variants["res"].residual
     raw["variants"]["res"]["residual"] = "yes"
     with pytest.raises(ParamsError, match=r"variants\.res\.residual: 'yes' is not allowed"):

@@ -331,3 +331,63 @@ def test_born_dead_is_a_blocked_layer_not_a_silent_one():
     measured = diagnose(network, tf.constant(blocked), x_all, y_all)
     assert measured.blocked_fraction[0, 1] == 1.0 and measured.dead_fraction[0, 1] == 1.0
     assert measured.kernel_gradient_norm[0, 0] == 0.0  # nothing reaches below it
+
+
+def test_a_unit_whose_derivative_is_exactly_the_threshold_is_not_saturated(monkeypatch):
+    """Saturated means a derivative strictly below SATURATION_DERIVATIVE on every input: a
+    linear unit (derivative exactly 1) is saturated only when the threshold is above 1."""
+    from or_gate import training
+    from or_gate.model import StackedNetwork
+
+    import tensorflow as tf
+
+    architecture = Architecture(depth=1, width=2, activation="linear", initializer="ones")
+    flat = stacked_initial_weights(architecture, [3])
+    network = StackedNetwork(architecture, 1, "mean_squared_error")
+    x, y = or_rows(8, seed=2)
+
+    def saturated(threshold: float) -> float:
+        monkeypatch.setattr(training, "SATURATION_DERIVATIVE", threshold)
+        measured = training.diagnose(network, tf.constant(flat), tf.constant(x), tf.constant(y))
+        return measured.saturated_fraction[0, 1]
+
+    assert saturated(1.0) == 0.0
+    assert saturated(float(np.nextafter(np.float32(1.0), np.float32(2.0)))) == 1.0
+
+
+def test_diagnostics_are_float64_whatever_the_network_computes_in():
+    """The records are written from these arrays: float32 norms would print other digits."""
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
+
+    import tensorflow as tf
+
+    architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
+    flat = stacked_initial_weights(architecture, [5, 6])
+    x, y = or_rows(8, seed=2)
+    network = StackedNetwork(architecture, 2, "mean_squared_error")
+    measured = diagnose(network, tf.constant(flat), tf.constant(x), tf.constant(y))
+    for name, values in vars(measured).items():
+        assert values.dtype == np.float64 and values.shape == (2, 4), name
+
+
+def test_the_trainer_diagnoses_the_weights_it_is_given_not_its_own():
+    """fit() hands the helper thread a copy of the weights of each diagnostic epoch while the
+    loop trains on: what is measured must be the copy."""
+    from or_gate.model import StackedNetwork
+    from or_gate.training import diagnose
+
+    import tensorflow as tf
+
+    x, y = or_rows(25, seed=1)
+    data = Splits(x[:20], y[:20], x[20:], y[20:])
+    architecture = Architecture(2, 2, "tanh", "glorot_uniform")  # alive: gradients everywhere
+    initial = stacked_initial_weights(architecture, [11, 12])
+    settings = train_settings(epochs=5, learning_rate=0.05)
+    trainer = StackedTrainer(architecture, initial, data, settings)
+    trainer.fit([11, 12])
+    network = StackedNetwork(architecture, 2, "mean_squared_error")
+    expected = diagnose(network, tf.constant(initial), tf.constant(x[:20]), tf.constant(y[:20]))
+    given, current = trainer.diagnose(initial), trainer.diagnose()
+    np.testing.assert_array_equal(given.kernel_gradient_norm, expected.kernel_gradient_norm)
+    assert not np.array_equal(given.kernel_gradient_norm, current.kernel_gradient_norm)

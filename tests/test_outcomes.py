@@ -21,7 +21,12 @@ from helpers import REPO, run
 from tools.analysis.outcomes import experiment_outcomes
 from tools.analysis.sweep import Experiment
 
-SWEEPS = {"atlas": "plots/atlas", "sigmoid_scales": "plots/sigmoid_scales", "fixes": "plots/fixes"}
+SWEEPS = {
+    "atlas": "plots/atlas",
+    "sigmoid_scales": "plots/sigmoid_scales",
+    "fixes": "plots/fixes",
+    "input_layer": "plots/input_layer",
+}
 
 
 @pytest.mark.parametrize(("name", "folder"), SWEEPS.items())
@@ -93,3 +98,23 @@ def test_records_that_disagree_with_the_metrics_are_refused(mini_repo):
         f"experiment 'HEAD', sigmoid: the records give {found} successes, its metrics say "
         f"{said} (records and metrics of different runs?)"
     )
+
+
+def test_the_registered_input_layer_verdict_follows_its_table(tmp_path):
+    """docs/fixes.md reads the result as a refutation; a table in which a prediction held
+    stops the generator instead of printing 'refuted' beside it."""
+    import shutil
+
+    from tools.analysis.outcomes import INPUT_LAYER_TABLE, input_layer_verdict
+
+    assert input_layer_verdict(REPO).startswith("**Result: refuted**")
+    shutil.copytree(REPO / "plots/input_layer", tmp_path / "plots/input_layer")
+    table = pd.read_csv(tmp_path / INPUT_LAYER_TABLE)
+    direct = table["variant"] == "relu_rai_direct"
+    dead = int(table.loc[direct, "died_in_training"].iloc[0])
+    table.loc[direct, "died_in_training"] = 40  # at most 0.05 of 1,000: prediction 2 holds
+    table.loc[direct, "success"] += dead - 40
+    table.to_csv(tmp_path / INPUT_LAYER_TABLE, index=False)
+    with pytest.raises(DataError) as stopped:
+        input_layer_verdict(tmp_path)
+    assert str(stopped.value) == f"{INPUT_LAYER_TABLE} no longer shows: both predictions failed"

@@ -264,6 +264,8 @@ def test_the_sigmoid_scale_is_read_back_from_the_table():
         ("atlas", "plots/atlas"),
         ("sigmoid_scales", "plots/sigmoid_scales"),
         ("depth_sweep", "plots/sweep"),
+        ("fixes", "plots/fixes"),
+        ("input_layer", "plots/input_layer"),
     ],
 )
 def test_the_committed_report_redraws_from_its_committed_table(tmp_path, name, folder):

@@ -16,6 +16,8 @@ and is rendered from its source:
 * ``fixes``, ``fixes_claims``: ``plots/fixes/fixes.csv`` (the fixes at depth 10, widths 2 and 3);
 * ``outcomes``, ``outcomes_claims``: ``plots/fixes/fixes_outcomes.csv`` and
   ``plots/atlas/atlas_outcomes.csv`` (how every replicate ended, ``tools/outcome_report.py``);
+* ``input_layer_verdict``: ``plots/input_layer/input_layer_outcomes.csv`` against the
+  prediction registered in docs/fixes.md;
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
@@ -385,6 +387,12 @@ def outcomes_claims(root: Path) -> str:
     return outcomes.claims(root, _atlas(root))
 
 
+def input_layer_verdict(root: Path) -> str:
+    from analysis import outcomes
+
+    return outcomes.input_layer_verdict(root)
+
+
 RENDER = {
     "metrics": metrics_table,
     "sweep": sweep_table,
@@ -395,6 +403,7 @@ RENDER = {
     "fixes_claims": fixes_claims,
     "outcomes": outcomes_table,
     "outcomes_claims": outcomes_claims,
+    "input_layer_verdict": input_layer_verdict,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
     "sweep_engines": sweep_engines_table,

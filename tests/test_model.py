@@ -229,6 +229,7 @@ def test_models_are_named_by_layer_whatever_was_built_before():
     assert first.inputs[0].name == again.inputs[0].name == "input_layer"
     residual = Architecture(2, 2, "relu", "he_normal", residual=True)
     assert build_model(residual).get_config() == build_model(residual).get_config()
+    assert first.name == build_model(residual).name == "or_gate"
 
 
 def test_batched_predictions_take_float64_rows_and_weights_and_give_float32():

@@ -22,26 +22,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from or_gate.runtime import DataError, run
+from or_gate.runtime import run
 
 from analysis import outcomes, sweep
-
-
-def finished_experiments(names: list[str] | None) -> list[sweep.Experiment]:
-    experiments = sweep.experiments_of(sweep.load_experiments(None))
-    if names:
-        unknown = set(names) - {e.name for e in experiments}
-        if unknown:
-            raise DataError(f"no experiment named {', '.join(sorted(unknown))}")
-        experiments = [e for e in experiments if e.name in names]
-    finished = [e for e in experiments if e.state == "success"]
-    for experiment in experiments:
-        if experiment.state != "success":
-            print(f"outcome_report: left out {experiment.name} ({experiment.state})")
-    if not finished:
-        raise DataError("no successful experiments; run a sweep first (see --help)")
-    sweep.check_settings_agree(finished)
-    return finished
 
 
 def main(argv: list[str]) -> None:
@@ -55,7 +38,9 @@ def main(argv: list[str]) -> None:
     if args.from_csv is not None:
         results = outcomes.read_table(args.from_csv)
     else:
-        results = outcomes.sweep_outcomes(Path("."), finished_experiments(args.experiments))
+        document = sweep.load_experiments(None)
+        finished = sweep.finished_experiments(document, args.experiments, "outcome_report")
+        results = outcomes.sweep_outcomes(Path("."), finished)
     table = args.from_csv != args.out_dir / f"{args.name}_outcomes.csv"
     outcomes.write_report(results, args.out_dir, args.name, table=table)
 

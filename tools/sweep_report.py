@@ -37,27 +37,6 @@ from or_gate.runtime import DataError, run
 from analysis import sweep
 
 
-def finished_results(exp_json: Path | None, names: list[str] | None) -> list:
-    """The results of the successful experiments (only those named, if any), after saying which
-    experiments are left out and why; refused if their settings disagree."""
-    experiments = sweep.experiments_of(sweep.load_experiments(exp_json))
-    if names:
-        unknown = set(names) - {e.name for e in experiments}
-        if unknown:
-            raise DataError(f"no experiment named {', '.join(sorted(unknown))}")
-        experiments = [e for e in experiments if e.name in names]
-    for experiment in experiments:
-        if experiment.state != "success":
-            why = experiment.reason or f"not finished ({experiment.state})"
-            depth = experiment.params.get("depth")
-            print(f"sweep_report: left out {experiment.name} (depth {depth}): {why}")
-    finished = [e for e in experiments if e.state == "success"]
-    if not finished:
-        raise DataError("no successful experiments; run a sweep first (see --help)")
-    sweep.check_settings_agree(finished)
-    return sweep.variant_results(finished)
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python tools/sweep_report.py", description=__doc__)
     parser.add_argument("--exp-json", type=Path, help="saved `dvc exp show --json` output")
@@ -73,7 +52,9 @@ def main(argv: list[str]) -> None:
     if args.from_csv is not None:
         results = sweep.read_table(args.from_csv)
     else:
-        results = finished_results(args.exp_json, args.experiments)
+        document = sweep.load_experiments(args.exp_json)
+        finished = sweep.finished_experiments(document, args.experiments, "sweep_report")
+        results = sweep.variant_results(finished)
     if args.variants:
         unknown = set(args.variants) - {r.variant for r in results}
         if unknown:

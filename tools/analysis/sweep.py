@@ -142,6 +142,27 @@ def experiments_of(document: list) -> list[Experiment]:
     return found
 
 
+def finished_experiments(document: list, names: list[str] | None, command: str) -> list:
+    """The successful experiments of a ``dvc exp show --json`` document (only those named, if
+    any), after saying which are left out and why; refused if their settings disagree."""
+    experiments = experiments_of(document)
+    if names:
+        unknown = set(names) - {e.name for e in experiments}
+        if unknown:
+            raise DataError(f"no experiment named {', '.join(sorted(unknown))}")
+        experiments = [e for e in experiments if e.name in names]
+    for experiment in experiments:
+        if experiment.state != "success":
+            why = experiment.reason or f"not finished ({experiment.state})"
+            depth = experiment.params.get("depth")
+            print(f"{command}: left out {experiment.name} (depth {depth}): {why}")
+    finished = [e for e in experiments if e.state == "success"]
+    if not finished:
+        raise DataError("no successful experiments; run a sweep first (see --help)")
+    check_settings_agree(finished)
+    return finished
+
+
 # What may differ between the experiments of one report: the depth (its x axis), the width
 # and the variants (its lines). Everything else must agree, or the report would put results of
 # other settings side by side (20 epochs beside 200).

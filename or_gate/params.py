@@ -152,8 +152,8 @@ class Model(Section):
     width: int = Field(
         ge=1,
         description="Units in the input layer and in every hidden layer. The input layer is "
-        "Dense(width, sigmoid, 'uniform') and the output layer Dense(1, sigmoid, 'uniform'), as "
-        "in the write-up, whatever the variant.",
+        "Dense(width, sigmoid, 'uniform') (unless a variant leaves it out) and the output layer "
+        "Dense(1, sigmoid, 'uniform'), as in the write-up, whatever the variant.",
     )
 
 
@@ -162,6 +162,13 @@ class Train(Section):
     batch_size: int = Field(ge=1, description="Rows per optimizer step.")
     optimizer: keras_name("optimizers") = Field(description="The Keras optimizer, by name.")
     learning_rate: Real = Field(gt=0, description="The optimizer's learning rate.")
+    epsilon: Real | None = Field(
+        default=None,
+        gt=0,
+        description="The optimizer's epsilon (Adam divides each step by the root of its "
+        "second moment plus epsilon), for the optimizers that have one; null keeps Keras' "
+        "default (1e-7 for Adam).",
+    )
     loss: keras_name("losses") = Field(description="The Keras loss function, by name.")
     validation_split: Real = Field(
         ge=0,
@@ -169,6 +176,16 @@ class Train(Section):
         description="The LAST fraction of the training rows, held out as Keras' "
         "fit(validation_split=...) holds it out.",
     )
+
+    @model_validator(mode="after")
+    def _epsilon_only_where_the_optimizer_has_one(self) -> Train:
+        having = keras_names_table()["optimizers_with_epsilon"]
+        if self.epsilon is not None and self.optimizer not in having:
+            raise ValueError(
+                f"epsilon {self.epsilon:g} given, but {self.optimizer} has none; set "
+                f"train.epsilon to null, or choose an optimizer that has one: {', '.join(having)}"
+            )
+        return self
 
 
 class InitializerWithArguments(Section):
@@ -380,15 +397,16 @@ def allowed(node: dict) -> str:
     kind = node.get("type")
     if kind in ("integer", "number"):
         return _interval(node, "an integer" if kind == "integer" else "a number")
-    if "oneOf" in node:
-        return " or ".join(allowed(_resolve(branch)) for branch in node["oneOf"])
+    if "oneOf" in node or "anyOf" in node:  # a tagged union; an optional value (X or null)
+        branches = node.get("oneOf") or node["anyOf"]
+        return " or ".join(allowed(_resolve(branch)) for branch in branches)
     if "properties" in node:
         return f"a mapping with keys {', '.join(node['properties'])}"
     if kind == "object":
         value = next(iter(node["patternProperties"].values()))
         inner = ", ".join(_resolve(value)["properties"])
         return f"a non-empty mapping name -> {{{inner}}}"
-    return {"boolean": "true or false"}.get(kind, kind or "a value")
+    return {"boolean": "true or false", "null": "null"}.get(kind, kind or "a value")
 
 
 def _is_form_tag(prefix: tuple, part: Any) -> bool:

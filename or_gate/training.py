@@ -172,9 +172,10 @@ class StackedTrainer:
         self.replicates = int(initial_weights.shape[0])
         self.network = StackedNetwork(architecture, self.replicates, train.loss)
         self.weights = keras.Variable(np.asarray(initial_weights, np.float32), name="stacked")
-        self.optimizer = keras.optimizers.get(
-            {"class_name": train.optimizer, "config": {"learning_rate": train.learning_rate}}
-        )
+        config = {"learning_rate": train.learning_rate}
+        if train.epsilon is not None:  # else Keras' own default, as the write-up ran
+            config["epsilon"] = train.epsilon
+        self.optimizer = keras.optimizers.get({"class_name": train.optimizer, "config": config})
         self.optimizer.build([self.weights])
         self.x_train, self.y_train, self.x_val, self.y_val = (
             tf.constant(array, tf.float32) for array in data

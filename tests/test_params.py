@@ -137,6 +137,32 @@ def test_each_refusal_is_exactly_one_line_saying_what_is_allowed(raw, key, value
     assert str(caught.value) == f"params.yaml: {line}"
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "epsilon", "line"),
+    [
+        ("adam", -1, "train.epsilon: -1 is not allowed; expected a number > 0 or null"),
+        ("adam", "tiny", "train.epsilon: 'tiny' is not allowed; expected a number > 0 or null"),
+        (
+            "sgd",
+            1e-3,
+            "train: epsilon 0.001 given, but sgd has none; set train.epsilon to null, or choose "
+            "an optimizer that has one: adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop",
+        ),
+    ],
+)
+def test_an_epsilon_is_a_positive_number_for_an_optimizer_that_has_one(
+    raw, optimizer, epsilon, line
+):
+    raw["train"]["epsilon"] = 1e-9
+    assert parse_params(raw).train.epsilon == 1e-9
+    raw["train"]["optimizer"], raw["train"]["epsilon"] = "sgd", None
+    assert parse_params(raw).train.epsilon is None  # null: whatever the optimizer
+    raw["train"]["optimizer"], raw["train"]["epsilon"] = optimizer, epsilon
+    with pytest.raises(ParamsError) as caught:
+        parse_params(raw)
+    assert str(caught.value) == f"params.yaml: {line}"
+
+
 def test_skips_without_the_input_layer_need_the_inputs_width(raw):
     """The first skip adds x (2 values) to the first hidden layer's output: width 2 only."""
     skip = {"activation": "relu", "initializer": "he_normal", "residual": True}

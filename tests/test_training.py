@@ -30,10 +30,11 @@ def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[li
     default_rng(seed) shuffles them each epoch."""
     model = build_model(architecture)
     model.set_weights(initial_weights(architecture, seed))
+    config = {"learning_rate": settings.learning_rate}
+    if settings.epsilon is not None:
+        config["epsilon"] = settings.epsilon
     model.compile(
-        optimizer=keras.optimizers.get(
-            {"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}}
-        ),
+        optimizer=keras.optimizers.get({"class_name": settings.optimizer, "config": config}),
         loss=settings.loss,
         metrics=["accuracy"],
     )
@@ -391,3 +392,24 @@ def test_the_trainer_diagnoses_the_weights_it_is_given_not_its_own():
     given, current = trainer.diagnose(initial), trainer.diagnose()
     np.testing.assert_array_equal(given.kernel_gradient_norm, expected.kernel_gradient_norm)
     assert not np.array_equal(given.kernel_gradient_norm, current.kernel_gradient_norm)
+
+
+def test_adams_epsilon_reaches_training_as_keras_fit_applies_it():
+    """A large epsilon damps Adam's steps: the stacked trainer with train.epsilon is Keras
+    fit with Adam(epsilon=...), and differs from Keras' default."""
+    x, y = or_rows(25, seed=1)
+    data = Splits(x[:20], y[:20], x[20:], y[20:])
+    architecture = Architecture(2, 2, "tanh", "glorot_uniform")
+    seeds = [11, 12]
+    settings = train_settings(epochs=3, learning_rate=0.01, epsilon=0.5)
+    initial = stacked_initial_weights(architecture, seeds)
+    stacked = StackedTrainer(architecture, initial, data, settings).fit(seeds)
+    default = StackedTrainer(
+        architecture, initial, data, train_settings(epochs=3, learning_rate=0.01)
+    )
+    assert not np.allclose(stacked.weights, default.fit(seeds).weights, atol=1e-4)
+    for k, seed in enumerate(seeds):
+        weights, _ = fit_alone_with_keras(architecture, seed, data, settings)
+        ours = architecture.layout.unflatten(stacked.weights[k])
+        for ours_w, keras_w in zip(ours, weights, strict=True):
+            np.testing.assert_allclose(ours_w, keras_w, atol=WEIGHT_TOLERANCE, rtol=0)

@@ -28,6 +28,7 @@ What the table allows (and why):
   history only (the trainer stacks replicates into one tensor; an optimizer that mixes
   elements, such as Adafactor, Lamb-style trust ratios or Muon, would couple replicates).
   ``tests/test_training.py`` proves each trains a stacked replicate as it trains alone.
+* ``optimizers_with_epsilon``: those whose class takes an ``epsilon`` (``train.epsilon``).
 * ``losses``: the Keras loss functions (not ``Loss`` classes) that can train this network's
   one sigmoid output on 0/1 targets. The rule is checked numerically, not listed: for each
   target t in {0, 1} and predictions p on a grid over (0, 1), the loss is smallest at the p
@@ -39,6 +40,7 @@ What the table allows (and why):
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 
 from or_gate.params import KERAS_NAMES as TABLE
@@ -170,6 +172,9 @@ def generate() -> dict[str, list[str]]:
     def names(objects: dict) -> list[str]:
         return sorted(name for name in objects if name[:1].islower())
 
+    optimizer_names = [
+        name for name in names(optimizers.ALL_OBJECTS_DICT) if name in ELEMENTWISE_OPTIMIZERS
+    ]
     initializer_names = [
         name
         for name in names(initializers.ALL_OBJECTS_DICT)
@@ -186,8 +191,11 @@ def generate() -> dict[str, list[str]]:
         "initializer_arguments": {
             name: _arguments(keras.initializers.get(name)) for name in initializer_names
         },
-        "optimizers": [
-            name for name in names(optimizers.ALL_OBJECTS_DICT) if name in ELEMENTWISE_OPTIMIZERS
+        "optimizers": optimizer_names,
+        "optimizers_with_epsilon": [
+            name
+            for name in optimizer_names
+            if "epsilon" in inspect.signature(type(keras.optimizers.get(name))).parameters
         ],
         "losses": [
             name

@@ -13,7 +13,14 @@ from or_gate.architecture import Architecture
 from or_gate.model import build_model, initial_weights, stacked_initial_weights
 from or_gate.params import keras_names_table
 from or_gate.plan import CHUNK_EPOCHS, log_spaced_epochs
-from or_gate.training import Splits, StackedTrainer, chunk_boundaries, trainer_for
+from or_gate.training import (
+    Splits,
+    StackedTrainer,
+    chunk_boundaries,
+    epoch_orders,
+    progress_epochs,
+    trainer_for,
+)
 
 import keras
 import numpy as np
@@ -217,6 +224,23 @@ def test_epoch_schedules():
             b - a <= CHUNK_EPOCHS for a, b in zip([0, *boundaries[:-1]], boundaries, strict=True)
         )
     assert chunk_boundaries(3, []) == [3]
+    assert progress_epochs(200) == set(range(20, 201, 20))  # about ten, and the last
+    assert progress_epochs(25) == {3, 6, 9, 12, 15, 18, 21, 24, 25}
+    assert progress_epochs(3) == {1, 2, 3}
+
+
+def test_every_replicate_sees_the_rows_in_its_own_generators_order_each_epoch():
+    """As fit(shuffle=True) with numpy's default_rng(seed + k): one permutation per epoch
+    from replicate k's generator, in epoch order; without generators, the rows in order."""
+    orders = epoch_orders([np.random.default_rng(s) for s in (5, 6)], 2, 7, 3)
+    assert orders.shape == (3, 2, 7) and orders.dtype == np.int32
+    for k, seed in enumerate((5, 6)):
+        rng = np.random.default_rng(seed)
+        for epoch in range(3):
+            np.testing.assert_array_equal(orders[epoch, k], rng.permutation(7))
+    in_order = epoch_orders(None, 2, 7, 3)
+    assert in_order.shape == (3, 2, 7) and in_order.dtype == np.int32
+    np.testing.assert_array_equal(in_order, np.broadcast_to(np.arange(7), (3, 2, 7)))
 
 
 def test_diagnostics_see_the_gradient_vanish_through_deep_sigmoid_layers():

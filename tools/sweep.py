@@ -26,7 +26,6 @@ draws (how every replicate ended, from the experiments' records). docs/operation
 from __future__ import annotations
 
 import argparse
-import subprocess
 import time
 from pathlib import Path
 
@@ -133,22 +132,7 @@ def status(args) -> None:
 
 def report(args) -> None:
     root = Path(".").resolve()
-    record = grid.Record.load(root, args.name)
-    if record is None:
-        raise StageError(f"no sweep named {args.name!r} was run from this repository")
-    # this sweep's cells only: other experiments of the commit are not part of it
-    names = sorted(cluster.pushed_cells(root, record.origin, record.commit) & set(record.cells))
-    if not names:
-        raise StageError(f"sweep {args.name}: no cell is done yet (see status)")
-    if record.origin != str(root):  # the experiments' refs (and metrics) from the git remote
-        pulled = subprocess.run(
-            ["dvc", "exp", "pull", "origin", *names], cwd=root, capture_output=True, text=True
-        )
-        if pulled.returncode != 0:
-            raise StageError(f"dvc exp pull: {pulled.stderr.strip().splitlines()[-1:]}")
-    experiments = sweep.experiments_of(sweep.load_experiments(None, root, [record.commit]))
-    chosen = [e for e in experiments if e.name in names]
-    sweep.check_settings_agree(chosen)
+    chosen = cluster.sweep_experiments(root, args.name)
     sweep.write_report(sweep.variant_results(chosen), args.out_dir, args.name)
     outcomes.write_report(outcomes.sweep_outcomes(root, chosen), args.out_dir, args.name)
 

@@ -296,3 +296,27 @@ def drive(client, root: Path, record, cells: list, spec_of, out=print) -> None:
         left = counts["queued"] + counts["running"]
         eta = statistics.mean(durations) * left / workers if durations else None
         out(progress_line(record.sweep, counts, len(record.cells), eta), flush=True)
+
+
+def sweep_experiments(root: Path, name: str) -> list:
+    """The finished cells of the sweep ``name`` as experiments (pulled from the git remote
+    first where the sweep ran on a cluster), their settings checked to agree."""
+    from . import grid, sweep
+
+    record = grid.Record.load(root, name)
+    if record is None:
+        raise StageError(f"no sweep named {name!r} was run from this repository")
+    # this sweep's cells only: other experiments of the commit are not part of it
+    names = sorted(pushed_cells(root, record.origin, record.commit) & set(record.cells))
+    if not names:
+        raise StageError(f"sweep {name}: no cell is done yet (see status)")
+    if record.origin != str(root):  # the experiments' refs (and metrics) from the git remote
+        pulled = subprocess.run(
+            ["dvc", "exp", "pull", "origin", *names], cwd=root, capture_output=True, text=True
+        )
+        if pulled.returncode != 0:
+            raise StageError(f"dvc exp pull: {pulled.stderr.strip().splitlines()[-1:]}")
+    experiments = sweep.experiments_of(sweep.load_experiments(None, root, [record.commit]))
+    chosen = [e for e in experiments if e.name in names]
+    sweep.check_settings_agree(chosen)
+    return chosen

@@ -18,6 +18,10 @@ and is rendered from its source:
   ``plots/atlas/atlas_outcomes.csv`` (how every replicate ended, ``tools/outcome_report.py``);
 * ``input_layer_verdict``: ``plots/input_layer/input_layer_outcomes.csv`` against the
   prediction registered in docs/fixes.md;
+* ``sigmoid_gate``: ``plots/sigmoid_gate/gradient_profile.csv`` and the registered
+  ``docs/registered/sigmoid_critical_depth.csv``;
+* ``literature``: ``data/literature/lu_et_al.csv`` (Lu et al.'s numbers, with their sources)
+  beside ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``;
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
@@ -393,6 +397,18 @@ def input_layer_verdict(root: Path) -> str:
     return outcomes.input_layer_verdict(root)
 
 
+def literature_table(root: Path) -> str:
+    from analysis import literature
+
+    return literature.comparison_table(root)
+
+
+def sigmoid_gate_summary(root: Path) -> str:
+    from analysis import sigmoid_gate
+
+    return sigmoid_gate.summary(root)
+
+
 RENDER = {
     "metrics": metrics_table,
     "sweep": sweep_table,
@@ -404,6 +420,8 @@ RENDER = {
     "outcomes": outcomes_table,
     "outcomes_claims": outcomes_claims,
     "input_layer_verdict": input_layer_verdict,
+    "literature": literature_table,
+    "sigmoid_gate": sigmoid_gate_summary,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
     "sweep_engines": sweep_engines_table,

@@ -1,0 +1,58 @@
+"""Predictions registered before their experiment: the commit order is the registration.
+
+``docs/registered/`` holds predictions committed before the grid that tests them was trained.
+A registered file is what its model computes from committed data (so it was not written by
+hand), it is never edited after its first commit, and every result of its grid comes in a
+later commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from or_gate.files.tables import read_csv, write_csv
+
+import pytest
+from helpers import REPO
+
+from tools.analysis import sigmoid_gate
+
+# registered file -> where its grid's results go
+REGISTERED = {sigmoid_gate.PREDICTIONS: "plots/sigmoid_grid"}
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_the_sigmoid_predictions_are_what_the_model_gives_from_the_committed_profile(tmp_path):
+    columns = ("depth", "log10_rms_gradient", "replicates")
+    profile = read_csv(REPO / sigmoid_gate.PROFILE, columns)
+    gate = sigmoid_gate.Gate.fit(list(profile.itertuples(index=False, name=None)))
+    rows = sigmoid_gate.predictions(gate)
+    write_csv(tmp_path / "predictions.csv", tuple(rows[0]), (r.values() for r in rows))
+    committed = (REPO / sigmoid_gate.PREDICTIONS).read_bytes()
+    assert (tmp_path / "predictions.csv").read_bytes() == committed
+    # the write-up's own setting, with no constant fitted to it: fails from depth 7
+    written = read_csv(REPO / sigmoid_gate.PREDICTIONS)
+    at = (written["epsilon"] == 1e-7) & (written["epochs"] == 200)
+    at &= written["learning_rate"] == 1e-3
+    assert written.loc[at, "first_failing_depth"].tolist() == [7]
+
+
+@pytest.mark.parametrize(("registered", "results"), REGISTERED.items())
+def test_a_registration_precedes_its_results_and_never_changes(registered, results):
+    if git("rev-parse", "--is-shallow-repository") == "true":
+        pytest.skip("a shallow clone has no history to order")
+    commits = git("log", "--format=%H", "--", registered).split()
+    assert commits, f"{registered} is not committed: a prediction is registered by its commit"
+    assert len(commits) == 1, f"{registered} changed after it was registered: {commits}"
+    registration = commits[0]
+    for result in git("log", "--format=%H", "--", results).split():
+        assert result != registration, f"{results} came in the commit that registered"
+        ordered = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", registration, result], cwd=REPO
+        )
+        assert ordered.returncode == 0, f"{results} in {result}, before the registration"

@@ -1,0 +1,66 @@
+"""Sigmoid's critical depth as an Adam gate (``tools/analysis/sigmoid_gate.py`` states the
+model): measure its constants from a sweep's records, then write the registered predictions.
+
+    python tools/sigmoid_gate.py profile --sweep atlas  # plots/sigmoid_gate/gradient_profile.csv
+    python tools/sigmoid_gate.py predict  # docs/registered/sigmoid_critical_depth.csv
+
+``profile`` reads the write-up's sigmoid variant's ``gradients.csv`` of every cell of the
+sweep (from the experiments' commits and the DVC cache, as ``tools/sweep.py report`` does);
+``predict`` fits the gate to the committed profile and writes the grid's predictions. A test
+checks that the committed predictions are what ``predict`` writes from the committed profile,
+and that they were committed before any of the grid's results.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from or_gate.files.records import TRAINING
+from or_gate.files.tables import read_csv, write_csv
+from or_gate.runtime import DataError, run
+
+from analysis import cluster, sigmoid_gate
+
+VARIANT = "sigmoid"  # the write-up's: uniform(-0.05, 0.05)
+
+
+def profile(root: Path, sweep: str) -> None:
+    from dvc.api import DVCFileSystem
+
+    records = {}
+    for experiment in cluster.sweep_experiments(root, sweep):
+        fs = DVCFileSystem(str(root), rev=experiment.name)
+        with fs.open(f"models/{VARIANT}/gradients.csv", "r", encoding="utf-8") as handle:
+            records[int(experiment.params["depth"])] = read_csv(handle, TRAINING["gradients"])
+    rows = sigmoid_gate.gradient_profile(records)
+    write_csv(root / sigmoid_gate.PROFILE, ("depth", "log10_rms_gradient", "replicates"), rows)
+    print(f"sigmoid_gate: {len(rows)} depths -> {sigmoid_gate.PROFILE}")
+
+
+def predict(root: Path) -> None:
+    table = read_csv(root / sigmoid_gate.PROFILE, ("depth", "log10_rms_gradient", "replicates"))
+    gate = sigmoid_gate.Gate.fit(list(table.itertuples(index=False, name=None)))
+    rows = sigmoid_gate.predictions(gate)
+    if not rows:
+        raise DataError("no predictions")
+    write_csv(root / sigmoid_gate.PREDICTIONS, tuple(rows[0]), (r.values() for r in rows))
+    print(
+        f"sigmoid_gate: log10 g_bottom(L) = {gate.intercept:.3f} - "
+        f"{gate.decades_per_layer:.3f} L after phase A; {len(rows)} predictions -> "
+        f"{sigmoid_gate.PREDICTIONS}"
+    )
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python tools/sigmoid_gate.py", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("profile").add_argument("--sweep", required=True)
+    commands.add_parser("predict")
+    args = parser.parse_args(argv)
+    root = Path(".").resolve()
+    profile(root, args.sweep) if args.command == "profile" else predict(root)
+
+
+if __name__ == "__main__":
+    run(main)

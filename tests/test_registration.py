@@ -56,3 +56,22 @@ def test_a_registration_precedes_its_results_and_never_changes(registered, resul
             ["git", "merge-base", "--is-ancestor", registration, result], cwd=REPO
         )
         assert ordered.returncode == 0, f"{results} in {result}, before the registration"
+
+
+def test_the_grid_is_compared_with_its_registered_cell_by_the_first_depth_below_one_half():
+    import pandas as pd
+
+    predicted = pd.DataFrame(
+        {"epsilon": [1e-5, 1e-7], "epochs": [200, 200], "learning_rate": [1e-3, 1e-3],
+         "first_failing_depth": [6, 7]}
+    )  # fmt: skip
+    measured = {
+        (1e-5, 200, 1e-3): {4: 1.0, 5: 0.6, 6: 0.5, 7: 0.2},  # 0.5 is not below one half
+        (1e-7, 200, 1e-3): {7: 0.1, 8: 0.0},  # fails at the shallowest depth run: unknown
+        (1e-9, 200, 1e-3): {8: 1.0},  # not registered: left out
+    }
+    rows = sigmoid_gate.compare(measured, predicted)
+    assert rows == [
+        (1e-7, 200, 1e-3, "7-8", "", 7, ""),
+        (1e-5, 200, 1e-3, "4-7", 7, 6, 1),
+    ]

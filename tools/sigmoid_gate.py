@@ -3,6 +3,7 @@ model): measure its constants from a sweep's records, then write the registered 
 
     python tools/sigmoid_gate.py profile --sweep atlas  # plots/sigmoid_gate/gradient_profile.csv
     python tools/sigmoid_gate.py predict  # docs/registered/sigmoid_critical_depth.csv
+    python tools/sigmoid_gate.py compare --sweeps gate_e3 gate_e5 ...  # plots/sigmoid_grid/
 
 ``profile`` reads the write-up's sigmoid variant's ``gradients.csv`` of every cell of the
 sweep (from the experiments' commits and the DVC cache, as ``tools/sweep.py report`` does);
@@ -23,6 +24,7 @@ from or_gate.runtime import DataError, run
 from analysis import cluster, sigmoid_gate
 
 VARIANT = "sigmoid"  # the write-up's: uniform(-0.05, 0.05)
+KERAS_EPSILON = 1e-7  # what train.epsilon: null leaves Adam with
 
 
 def profile(root: Path, sweep: str) -> None:
@@ -52,14 +54,37 @@ def predict(root: Path) -> None:
     )
 
 
+def compare(root: Path, sweeps: list[str]) -> None:
+    """The grid's sweeps (each a depth range at some epsilon, epochs and learning rate)
+    against the registered predictions."""
+    measured: dict[tuple, dict[int, float]] = {}
+    for name in sweeps:
+        for experiment in cluster.sweep_experiments(root, name):
+            train = experiment.params["train"]
+            epsilon = train.get("epsilon") or KERAS_EPSILON
+            cell = (float(epsilon), int(train["epochs"]), float(train["learning_rate"]))
+            success = float(experiment.metrics[VARIANT]["success_rate"])
+            measured.setdefault(cell, {})[int(experiment.params["depth"])] = success
+    predicted = read_csv(root / sigmoid_gate.PREDICTIONS)
+    rows = sigmoid_gate.compare(measured, predicted)
+    write_csv(root / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, rows)
+    print(f"sigmoid_gate: {len(rows)} cells of the grid -> {sigmoid_gate.GRID}")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python tools/sigmoid_gate.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("profile").add_argument("--sweep", required=True)
     commands.add_parser("predict")
+    commands.add_parser("compare").add_argument("--sweeps", nargs="+", required=True)
     args = parser.parse_args(argv)
     root = Path(".").resolve()
-    profile(root, args.sweep) if args.command == "profile" else predict(root)
+    if args.command == "profile":
+        profile(root, args.sweep)
+    elif args.command == "predict":
+        predict(root)
+    else:
+        compare(root, args.sweeps)
 
 
 if __name__ == "__main__":

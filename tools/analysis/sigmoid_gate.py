@@ -141,3 +141,51 @@ def summary(root: Path) -> str:
             lines.append(f"| {epsilon:g} | " + " | ".join(str(v) for v in row) + " |")
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+GRID = "plots/sigmoid_grid/sigmoid_grid.csv"
+GRID_COLUMNS = (
+    "epsilon",
+    "epochs",
+    "learning_rate",
+    "depths_run",
+    "measured_first_failing_depth",
+    "predicted_first_failing_depth",
+    "miss",
+)
+
+
+def first_failing(success_by_depth: dict[int, float]) -> int | None:
+    """The first depth run whose success rate is below one half, if any."""
+    return next((d for d in sorted(success_by_depth) if success_by_depth[d] < 0.5), None)
+
+
+def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
+    """Rows of GRID_COLUMNS: ``measured`` maps (epsilon, epochs, learning rate) to the
+    sigmoid variant's success rate by depth; ``predicted`` is the registered table. A
+    measured transition outside the depths run is left empty (not a miss of 0)."""
+    rows = []
+    for (epsilon, epochs, learning_rate), by_depth in sorted(measured.items()):
+        at = predicted[
+            np.isclose(predicted["epsilon"], epsilon, rtol=1e-9, atol=0)
+            & (predicted["epochs"] == epochs)
+            & np.isclose(predicted["learning_rate"], learning_rate, rtol=1e-9, atol=0)
+        ]
+        if len(at) != 1:
+            continue  # a cell the registration does not cover
+        forecast = int(at["first_failing_depth"].iloc[0])
+        found = first_failing(by_depth)
+        depths = sorted(by_depth)
+        inside = found is not None and found > depths[0]  # the depth above it learned
+        rows.append(
+            (
+                epsilon,
+                epochs,
+                learning_rate,
+                f"{depths[0]}-{depths[-1]}",
+                found if inside else "",
+                forecast,
+                found - forecast if inside else "",
+            )
+        )
+    return rows

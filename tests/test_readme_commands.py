@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from doc_blocks import Block, blocks, smaller
+from doc_blocks import RUN_BY, Block, blocks, smaller
 from helpers import (
     REPO,
     SMALL_PARAMS,
@@ -225,7 +225,8 @@ def test_fixes(fresh_copy):
     replicates, fewer depths)."""
     repo = fresh_copy
     try:
-        for sweep, cells in zip(blocks("docs/fixes.md"), (2, 1, 3, 2), strict=True):
+        ours = [b for b in blocks("docs/fixes.md") if RUN_BY[b.page].get(b.key[1]) == "test_fixes"]
+        for sweep, cells in zip(ours, (2, 1, 3, 2), strict=True):
             said = succeeds(smaller(sweep.script), repo)
             assert re.search(rf"{cells}/{cells} done, 0 failed", said), said
             name = re.search(r"--name (\S+)", sweep.script).group(1)

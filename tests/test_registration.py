@@ -62,16 +62,18 @@ def test_the_grid_is_compared_with_its_registered_cell_by_the_first_depth_below_
     import pandas as pd
 
     predicted = pd.DataFrame(
-        {"epsilon": [1e-5, 1e-7], "epochs": [200, 200], "learning_rate": [1e-3, 1e-3],
-         "first_failing_depth": [6, 7]}
+        {"epsilon": [1e-5, 1e-7, 1e-9], "epochs": [200] * 3, "learning_rate": [1e-3] * 3,
+         "first_failing_depth": [6, 7, 8]}
     )  # fmt: skip
     measured = {
         (1e-5, 200, 1e-3): {4: 1.0, 5: 0.6, 6: 0.5, 7: 0.2},  # 0.5 is not below one half
-        (1e-7, 200, 1e-3): {7: 0.1, 8: 0.0},  # fails at the shallowest depth run: unknown
-        (1e-9, 200, 1e-3): {8: 1.0},  # not registered: left out
+        (1e-7, 200, 1e-3): {7: 0.1, 8: 0.0},  # fails at the shallowest depth run: a bound
+        (1e-9, 200, 1e-3): {8: 1.0, 9: 0.9},  # learns at every depth run: a bound
+        (1e-11, 200, 1e-3): {8: 1.0},  # not registered: left out
     }
     rows = sigmoid_gate.compare(measured, predicted)
     assert rows == [
-        (1e-7, 200, 1e-3, "7-8", "", 7, ""),
+        (1e-9, 200, 1e-3, "8-9", ">9", 8, ""),
+        (1e-7, 200, 1e-3, "7-8", "<=7", 7, ""),
         (1e-5, 200, 1e-3, "4-7", 7, 6, 1),
     ]

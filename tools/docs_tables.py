@@ -19,9 +19,11 @@ and is rendered from its source:
 * ``input_layer_verdict``: ``plots/input_layer/input_layer_outcomes.csv`` against the
   prediction registered in docs/fixes.md;
 * ``sigmoid_gate``: ``plots/sigmoid_gate/gradient_profile.csv`` and the registered
-  ``docs/registered/sigmoid_critical_depth.csv``;
+  ``docs/registered/sigmoid_critical_depth.csv``; ``sigmoid_grid``: the grid's results
+  against them, ``plots/sigmoid_grid/sigmoid_grid.csv`` (``tools/sigmoid_gate.py compare``);
 * ``literature``: ``data/literature/lu_et_al.csv`` (Lu et al.'s numbers, with their sources)
-  beside ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``;
+  beside ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``; ``widths_claims``: the
+  widths sweep's tables;
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
@@ -403,10 +405,22 @@ def literature_table(root: Path) -> str:
     return literature.comparison_table(root)
 
 
+def widths_claims(root: Path) -> str:
+    from analysis import literature
+
+    return literature.widths_claims(root)
+
+
 def sigmoid_gate_summary(root: Path) -> str:
     from analysis import sigmoid_gate
 
     return sigmoid_gate.summary(root)
+
+
+def sigmoid_grid_table(root: Path) -> str:
+    from analysis import sigmoid_gate
+
+    return sigmoid_gate.grid_summary(root)
 
 
 RENDER = {
@@ -421,7 +435,9 @@ RENDER = {
     "outcomes_claims": outcomes_claims,
     "input_layer_verdict": input_layer_verdict,
     "literature": literature_table,
+    "widths_claims": widths_claims,
     "sigmoid_gate": sigmoid_gate_summary,
+    "sigmoid_grid": sigmoid_grid_table,
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
     "sweep_engines": sweep_engines_table,

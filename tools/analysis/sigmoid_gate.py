@@ -163,7 +163,7 @@ def first_failing(success_by_depth: dict[int, float]) -> int | None:
 def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
     """Rows of GRID_COLUMNS: ``measured`` maps (epsilon, epochs, learning rate) to the
     sigmoid variant's success rate by depth; ``predicted`` is the registered table. A
-    measured transition outside the depths run is left empty (not a miss of 0)."""
+    transition outside the depths run is a bound (``<=3``, ``>7``) with no miss scored."""
     rows = []
     for (epsilon, epochs, learning_rate), by_depth in sorted(measured.items()):
         at = predicted[
@@ -176,16 +176,78 @@ def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
         forecast = int(at["first_failing_depth"].iloc[0])
         found = first_failing(by_depth)
         depths = sorted(by_depth)
-        inside = found is not None and found > depths[0]  # the depth above it learned
-        rows.append(
-            (
-                epsilon,
-                epochs,
-                learning_rate,
-                f"{depths[0]}-{depths[-1]}",
-                found if inside else "",
-                forecast,
-                found - forecast if inside else "",
-            )
-        )
+        if found is None:  # every depth run learned: the transition is deeper
+            measured, miss = f">{depths[-1]}", ""
+        elif found == depths[0]:  # the shallowest depth run failed already
+            measured, miss = f"<={found}", ""
+        else:
+            measured, miss = found, found - forecast
+        run = f"{depths[0]}-{depths[-1]}"
+        rows.append((epsilon, epochs, learning_rate, run, measured, forecast, miss))
     return rows
+
+
+def _bound_miss(row) -> str:
+    """The miss a bound allows (``<=3`` against 5: -2 or less)."""
+    text, predicted = row.measured_first_failing_depth, row.predicted_first_failing_depth
+    bound = int(text.lstrip("<=>"))
+    if text.startswith("<="):
+        return f"{bound - predicted:+d} or less"
+    return f"{bound + 1 - predicted:+d} or more"
+
+
+def grid_summary(root: Path) -> str:
+    """The grid's cells run so far, predicted against measured, with the misses."""
+    from or_gate.files.tables import read_csv
+
+    grid = read_csv(root / GRID, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+    lines = [
+        "| epsilon | epochs | learning rate | depths run | predicted first failing | "
+        "measured | miss |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    scored = []
+    for row in grid.sort_values(
+        ["learning_rate", "epochs", "epsilon"], ascending=[1, 1, 0]
+    ).itertuples():
+        known = row.measured_first_failing_depth.isdigit()  # else a bound: <=3, >7
+        if known:
+            scored.append(int(row.miss))
+        lines.append(
+            f"| {row.epsilon:g} | {row.epochs} | {row.learning_rate:g} | {row.depths_run} | "
+            f"{row.predicted_first_failing_depth} | {row.measured_first_failing_depth} | "
+            f"{f'{int(row.miss):+d}' if known else _bound_miss(row)} |"
+        )
+    exact = sum(miss == 0 for miss in scored)
+    near = sum(abs(miss) <= 1 for miss in scored)
+    lines.append(
+        f"\n{len(grid)} of the {len(EPSILONS) * len(EPOCHS) * len(LEARNING_RATES)} registered "
+        f"cells run; of the {len(scored)} whose transition lies within the depths run, "
+        f"{exact} predicted exactly and {near} within one layer (`{GRID}`)."
+    )
+    lines.append(_slope_sentence(root, grid))
+    return "\n".join(lines)
+
+
+def _slope_sentence(root: Path, grid) -> str:
+    """The gate's own claim, layers per decade of epsilon, against the cells it limits."""
+    from or_gate.files.tables import read_csv
+
+    predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
+    gated = predicted[predicted["limited_by"] == "gate"][["epsilon", "epochs", "learning_rate"]]
+    cells = grid.merge(gated, on=["epsilon", "epochs", "learning_rate"])
+    cells = cells[cells["measured_first_failing_depth"].str.isdigit()]
+    if len(cells) < 2:
+        return ""
+    decades = -np.log10(cells["epsilon"].to_numpy(float))
+    depths = cells["measured_first_failing_depth"].astype(int).to_numpy()
+    slope = np.polyfit(decades, depths, 1)[0]
+    profile = read_csv(root / PROFILE, ("depth", "log10_rms_gradient", "replicates"))
+    gate = Gate.fit(list(profile.itertuples(index=False, name=None)))
+    return (
+        f"Where the gate is the predicted limit ({len(cells)} cells, epsilon "
+        f"{cells['epsilon'].max():g} to {cells['epsilon'].min():g}), the measured transition "
+        f"moves {slope:.2f} layers per decade of epsilon; the gate says "
+        f"{1 / gate.decades_per_layer:.2f} (one layer per {gate.decades_per_layer:.2f} "
+        "decades of the bottom gradient)."
+    )

@@ -75,6 +75,8 @@ SMALLER = {
     "range(1,31)": "range(1,4)",
     "range(1,19)": "range(1,3)",
     "range(1,13)": "range(1,3)",
+    "range(2,11)": "range(2,4)",
+    "depth=2,5,10,20": "depth=2,3",
 }
 
 
@@ -102,6 +104,9 @@ RUN_BY = {
         "python tools/sweep.py run --name input_l": "test_fixes",
         "python tools/sweep.py run --name atlas -": "test_fixes",
         "python tools/sweep.py run --name sigmoid": "test_fixes",
+    },
+    "docs/literature.md": {
+        "python tools/sweep.py run --name widths ": "test_fixes",
     },
     "docs/operations.md": {
         "python tools/export_model.py --model-dir": "test_export_and_gate",

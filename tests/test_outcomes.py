@@ -26,6 +26,7 @@ SWEEPS = {
     "sigmoid_scales": "plots/sigmoid_scales",
     "fixes": "plots/fixes",
     "input_layer": "plots/input_layer",
+    "widths": "plots/widths",
 }
 
 

@@ -221,12 +221,17 @@ def test_export_and_gate(fresh_copy, tmp_path):
 
 def test_fixes(fresh_copy):
     """docs/fixes.md: the sweeps of the fixes at depth 10 (widths 2 and 3), RAI without the
-    input layer, the atlas and the sigmoid scales, each with its report (small: 8 or 2
-    replicates, fewer depths)."""
+    input layer, the atlas and the sigmoid scales, and docs/literature.md's widths, each with
+    its report (small: 8 or 2 replicates, fewer depths and widths)."""
     repo = fresh_copy
     try:
-        ours = [b for b in blocks("docs/fixes.md") if RUN_BY[b.page].get(b.key[1]) == "test_fixes"]
-        for sweep, cells in zip(ours, (2, 1, 3, 2), strict=True):
+        ours = [
+            b
+            for page in ("docs/fixes.md", "docs/literature.md")
+            for b in blocks(page)
+            if RUN_BY[b.page].get(b.key[1]) == "test_fixes"
+        ]
+        for sweep, cells in zip(ours, (2, 1, 3, 2, 4), strict=True):
             said = succeeds(smaller(sweep.script), repo)
             assert re.search(rf"{cells}/{cells} done, 0 failed", said), said
             name = re.search(r"--name (\S+)", sweep.script).group(1)

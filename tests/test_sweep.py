@@ -266,6 +266,7 @@ def test_the_sigmoid_scale_is_read_back_from_the_table():
         ("depth_sweep", "plots/sweep"),
         ("fixes", "plots/fixes"),
         ("input_layer", "plots/input_layer"),
+        ("widths", "plots/widths"),
     ],
 )
 def test_the_committed_report_redraws_from_its_committed_table(tmp_path, name, folder):

@@ -116,7 +116,7 @@ OPTIMIZERS = ", ".join(keras_names_table()["optimizers"])
             "train",
             None,
             "train: null is not allowed; expected a mapping with keys epochs, batch_size, "
-            "optimizer, learning_rate, loss, validation_split",
+            "optimizer, learning_rate, epsilon, loss, validation_split",
         ),
         (
             "model.depth",

@@ -87,6 +87,11 @@ def unit_fractions(units: pd.DataFrame, epoch: int, column: str) -> np.ndarray:
     return table.sort_index(axis=1).to_numpy(dtype=float)
 
 
+def blocked_replicates(units: pd.DataFrame, epoch: int) -> np.ndarray:
+    """(R,) booleans: some hidden layer has every unit blocked at ``epoch`` (born dead at 0)."""
+    return np.any(unit_fractions(units, epoch, "blocked_fraction") == 1.0, axis=1)
+
+
 def diverged_replicates(
     history: pd.DataFrame, test_predictions: np.ndarray, truth_table_predictions: np.ndarray
 ) -> np.ndarray:
@@ -112,15 +117,11 @@ def replicate_outcomes(
     diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
     accuracy, _ = score_replicates(y_test, test_predictions)
     final = int(units["epoch"].max())
-    blocked_at = {
-        epoch: np.any(unit_fractions(units, epoch, "blocked_fraction") == 1.0, axis=1)
-        for epoch in (0, final)
-    }
     conditions = [
         diverged,
         accuracy == 1.0,
-        blocked_at[0],
-        blocked_at[final],
+        blocked_replicates(units, 0),
+        blocked_replicates(units, final),
     ]
     names = ["diverged", "success", "born_dead", "died_in_training"]
     return np.select(conditions, names, default="stalled")
@@ -156,9 +157,7 @@ def variant_metrics(
         },
         "success_rate": float(np.mean((accuracy == 1.0) & kept)),
         "collapse_rate": float(np.mean((spans < COLLAPSE_SPAN) | diverged)),
-        "born_dead_rate": float(
-            np.mean(np.any(unit_fractions(units, 0, "blocked_fraction") == 1.0, axis=1))
-        ),
+        "born_dead_rate": float(np.mean(blocked_replicates(units, 0))),
         "diverged_rate": float(np.mean(diverged)),
         "gradients": {
             "log10_ratio_at_init": float(np.median(gradient_ratios(gradients, 0))),

@@ -28,10 +28,7 @@ def git(*args: str) -> str:
 
 
 def test_the_sigmoid_predictions_are_what_the_model_gives_from_the_committed_profile(tmp_path):
-    columns = ("depth", "log10_rms_gradient", "replicates")
-    profile = read_csv(REPO / sigmoid_gate.PROFILE, columns)
-    gate = sigmoid_gate.Gate.fit(list(profile.itertuples(index=False, name=None)))
-    rows = sigmoid_gate.predictions(gate)
+    rows = sigmoid_gate.predictions(sigmoid_gate.Gate.committed(REPO))
     write_csv(tmp_path / "predictions.csv", tuple(rows[0]), (r.values() for r in rows))
     committed = (REPO / sigmoid_gate.PREDICTIONS).read_bytes()
     assert (tmp_path / "predictions.csv").read_bytes() == committed

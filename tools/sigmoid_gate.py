@@ -21,7 +21,7 @@ from or_gate.files.records import TRAINING
 from or_gate.files.tables import read_csv, write_csv
 from or_gate.runtime import DataError, run
 
-from analysis import cluster, sigmoid_gate
+from analysis import cluster, outcomes, sigmoid_gate
 
 VARIANT = "sigmoid"  # the write-up's: uniform(-0.05, 0.05)
 KERAS_EPSILON = 1e-7  # what train.epsilon: null leaves Adam with
@@ -30,19 +30,21 @@ KERAS_EPSILON = 1e-7  # what train.epsilon: null leaves Adam with
 def profile(root: Path, sweep: str) -> None:
     from dvc.api import DVCFileSystem
 
-    records = {}
-    for experiment in cluster.sweep_experiments(root, sweep):
-        fs = DVCFileSystem(str(root), rev=experiment.name)
-        with fs.open(f"models/{VARIANT}/gradients.csv", "r", encoding="utf-8") as handle:
-            records[int(experiment.params["depth"])] = read_csv(handle, TRAINING["gradients"])
+    records = {
+        int(experiment.params["depth"]): outcomes.read_at(
+            DVCFileSystem(str(root), rev=experiment.name),
+            f"models/{VARIANT}/gradients.csv",
+            TRAINING["gradients"],
+        )
+        for experiment in cluster.sweep_experiments(root, sweep)
+    }
     rows = sigmoid_gate.gradient_profile(records)
-    write_csv(root / sigmoid_gate.PROFILE, ("depth", "log10_rms_gradient", "replicates"), rows)
+    write_csv(root / sigmoid_gate.PROFILE, sigmoid_gate.PROFILE_COLUMNS, rows)
     print(f"sigmoid_gate: {len(rows)} depths -> {sigmoid_gate.PROFILE}")
 
 
 def predict(root: Path) -> None:
-    table = read_csv(root / sigmoid_gate.PROFILE, ("depth", "log10_rms_gradient", "replicates"))
-    gate = sigmoid_gate.Gate.fit(list(table.itertuples(index=False, name=None)))
+    gate = sigmoid_gate.Gate.committed(root)
     rows = sigmoid_gate.predictions(gate)
     if not rows:
         raise DataError("no predictions")

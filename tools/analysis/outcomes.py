@@ -46,7 +46,8 @@ class OutcomeCounts:
     experiment: str
 
 
-def _read_at(fs, path: str, columns: tuple[str, ...]):
+def read_at(fs, path: str, columns: tuple[str, ...]):
+    """A record table as an experiment's revision holds it (``fs``: a DVCFileSystem)."""
     try:
         with fs.open(path, "r", encoding="utf-8") as handle:
             return read_csv(handle, columns)
@@ -63,10 +64,10 @@ def experiment_outcomes(root: Path, experiment: Experiment) -> list[OutcomeCount
     found = []
     for variant in params.get("variants") or {}:
         training = {
-            name: _read_at(fs, f"models/{variant}/{name}.csv", TRAINING[name])
+            name: read_at(fs, f"models/{variant}/{name}.csv", TRAINING[name])
             for name in ("history", "units")
         }
-        predictions = _read_at(
+        predictions = read_at(
             fs, f"data/evaluation/{variant}/predictions.csv", EVALUATION["predictions"]
         )
         by_split = {

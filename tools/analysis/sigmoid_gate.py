@@ -43,6 +43,7 @@ EPSILONS = (1e-3, 1e-5, 1e-7, 1e-9, 1e-11, 1e-13, 1e-15)
 EPOCHS = (100, 200, 400, 800)
 LEARNING_RATES = (1e-3, 3e-3)
 PROFILE = "plots/sigmoid_gate/gradient_profile.csv"
+PROFILE_COLUMNS = ("depth", "log10_rms_gradient", "replicates")
 PREDICTIONS = "docs/registered/sigmoid_critical_depth.csv"
 KERNEL_WEIGHTS = 4  # the write-up's width-2 hidden kernel: 2 x 2
 
@@ -76,6 +77,14 @@ class Gate:
         values = np.array([v for d, v, _ in profile if d in NOT_IGNITED])
         slope, intercept = np.polyfit(depths, values, 1)
         return cls(float(intercept), float(-slope))
+
+    @classmethod
+    def committed(cls, root: Path) -> Gate:
+        """The gate fitted to the committed profile (``PROFILE``)."""
+        from or_gate.files.tables import read_csv
+
+        profile = read_csv(root / PROFILE, PROFILE_COLUMNS)
+        return cls.fit(list(profile.itertuples(index=False, name=None)))
 
     def last_depth(self, epsilon: float) -> float:
         """The depth at which the bottom gradient after phase A equals epsilon."""
@@ -113,9 +122,9 @@ def summary(root: Path) -> str:
     """The measured gate and the registered predictions, for docs/fixes.md."""
     from or_gate.files.tables import read_csv
 
-    profile = read_csv(root / PROFILE, ("depth", "log10_rms_gradient", "replicates"))
-    rows = list(profile.itertuples(index=False, name=None))
-    gate, measured = Gate.fit(rows), {d: v for d, v, _ in rows}
+    profile = read_csv(root / PROFILE, PROFILE_COLUMNS)
+    measured = dict(zip(profile["depth"], profile["log10_rms_gradient"], strict=True))
+    gate = Gate.committed(root)
     predicted = read_csv(root / PREDICTIONS)
     lines = [
         f"After phase A (epoch {AFTER_PHASE_A}) the write-up's sigmoid net's first hidden "
@@ -242,8 +251,7 @@ def _slope_sentence(root: Path, grid) -> str:
     decades = -np.log10(cells["epsilon"].to_numpy(float))
     depths = cells["measured_first_failing_depth"].astype(int).to_numpy()
     slope = np.polyfit(decades, depths, 1)[0]
-    profile = read_csv(root / PROFILE, ("depth", "log10_rms_gradient", "replicates"))
-    gate = Gate.fit(list(profile.itertuples(index=False, name=None)))
+    gate = Gate.committed(root)
     return (
         f"Where the gate is the predicted limit ({len(cells)} cells, epsilon "
         f"{cells['epsilon'].max():g} to {cells['epsilon'].min():g}), the measured transition "

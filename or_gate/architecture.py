@@ -10,7 +10,9 @@ A variant without the input layer (``input_layer: false``) feeds the two inputs 
 its first hidden layer. A residual variant makes each hidden layer ``h + activation(W h +
 b)`` (same width, so the skip needs no projection). The hidden initializer is a Keras name,
 a Keras name with arguments, or ``rai`` (Lu et al.'s randomized asymmetric initialisation,
-drawn in ``or_gate/model.py``), which draws a layer's kernel and bias together.
+drawn in ``or_gate/model.py``), which draws a layer's kernel and bias together. A variant
+with ``sign_flip`` has its drawn hidden units' signs set from the training rows (Rister and
+Rubin's scheme, also in ``or_gate/model.py``).
 
 Training keeps every replicate's weights as one flat float32 vector, stacked into an array of
 shape ``(replicates, parameters)``; :class:`ParamLayout` says where each kernel and bias lives
@@ -99,6 +101,7 @@ class Architecture:
     initializer: Initializer  # a name or a dict is accepted and converted
     residual: bool = False
     input_layer: bool = True  # the write-up's sigmoid input layer before the hidden layers
+    sign_flip: bool = False  # Rister and Rubin's sign flipping after the draw (or_gate/model.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initializer", Initializer.of(self.initializer))
@@ -114,11 +117,13 @@ class Architecture:
             Initializer.of(spec.initializer),
             spec.residual,
             spec.input_layer,
+            spec.sign_flip,
         )
 
     def to_json(self) -> dict:
-        """architecture.json's fields; ``input_layer`` only where it is false, so that every
-        network with the write-up's input layer keeps the file it always had."""
+        """architecture.json's fields; ``input_layer`` only where it is false and
+        ``sign_flip`` only where it is true, so that every network of the write-up's form keeps
+        the file it always had."""
         document = {
             "activation": self.activation,
             "depth": self.depth,
@@ -126,7 +131,11 @@ class Architecture:
             "residual": self.residual,
             "width": self.width,
         }
-        return document if self.input_layer else {**document, "input_layer": False}
+        if not self.input_layer:
+            document["input_layer"] = False
+        if self.sign_flip:
+            document["sign_flip"] = True
+        return document
 
     @property
     def layers(self) -> list[Layer]:

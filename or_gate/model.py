@@ -227,6 +227,48 @@ def stacked_initial_weights(architecture: Architecture, seeds: list[int]) -> np.
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
+def sign_flipped(architecture: Architecture, weights: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Rister and Rubin's sign flipping of drawn weights ``weights`` (R, P), on the training
+    rows ``x`` (n, 2) every replicate sees: a new (R, P) float32 array.
+
+    Rister and Rubin, "Probabilistic bounds on neuron death in deep rectifier networks"
+    (arXiv 2007.06192, 2020), propose "a practical sign flipping scheme which guarantees that
+    the ratio of living data points in a k-layer network is at least 2^-k" (their abstract,
+    the part of the paper we could read). Our reading of it, layer by layer from the bottom:
+    a row is alive at a hidden layer when the layer below passes it some non-zero activation
+    (after the sigmoid input layer every row is); a unit active (pre-activation > 0) on fewer
+    than half of the alive rows has its kernel column and bias negated. Negating them negates
+    the unit's pre-activation exactly, so it is then active on at least half of the alive
+    rows (those where it is exactly 0 aside), the rows it keeps alive stay alive through it,
+    and at least half of each layer's alive rows survive it: 2^-k after k hidden layers. The
+    forward pass is the training's own (:func:`affine`, Keras' activations), so the signs are
+    decided on the numbers training sees.
+    """
+    if architecture.residual:  # params refuse it: a skip keeps rows alive already
+        raise ValueError("sign flipping is for plain layers, not residual ones")
+    layout = architecture.layout
+    flipped = np.array(weights, dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(layout.sizes)])
+    h = tf.broadcast_to(tf.constant(x, tf.float32), (len(flipped), *np.shape(x)))
+    for j, layer in enumerate(architecture.layers):
+        (fan_in, units), start, end = layout.shapes[2 * j], starts[2 * j], starts[2 * j + 2]
+        kernel = flipped[:, start : start + fan_in * units].reshape(-1, fan_in, units)
+        bias = flipped[:, start + fan_in * units : end]
+        z = affine(h, tf.constant(kernel), tf.constant(bias))
+        if layer.role == "hidden":
+            alive = tf.reduce_any(h != 0.0, axis=2, keepdims=True)  # (R, n, 1)
+            active = tf.logical_and(z > 0.0, alive)
+            count = tf.reduce_sum(tf.cast(active, tf.int32), axis=1)  # (R, units)
+            alive_rows = tf.reduce_sum(tf.cast(alive, tf.int32), axis=1)  # (R, 1)
+            sign = np.where(np.asarray(2 * count < alive_rows), -1.0, 1.0).astype(np.float32)
+            flipped[:, start:end] = np.concatenate(
+                [(kernel * sign[:, None, :]).reshape(len(flipped), -1), bias * sign], axis=1
+            )
+            z = z * sign[:, None, :]
+        h = keras.activations.get(layer.activation)(z)
+    return flipped
+
+
 def initial_weights(architecture: Architecture, seed: int) -> list[np.ndarray]:
     """One replicate's weight list, as ``build_model`` draws it after
     ``keras.utils.set_random_seed(seed)`` (see :func:`stacked_initial_weights`)."""

@@ -264,6 +264,14 @@ class Variant(Section):
         "sigmoid, 'uniform'), comes before the hidden layers. false feeds the two inputs "
         "straight to the first hidden layer (an identity input layer).",
     )
+    sign_flip: bool = Field(
+        default=False,
+        description="Optional, false if absent: Rister and Rubin's sign flipping. After the "
+        "initializer draws them, hidden layer by hidden layer from the bottom, every unit "
+        "active (pre-activation > 0) on fewer than half of the training rows still alive "
+        "there has its kernel column and bias negated, which makes it active on at least "
+        "half: at least 2^-k of the rows stay alive after k hidden layers.",
+    )
 
 
 class Params(Section):
@@ -289,15 +297,22 @@ class Params(Section):
     )
 
     @model_validator(mode="after")
-    def _skips_fit_the_inputs(self) -> Params:
+    def _skips_fit_the_variant(self) -> Params:
         """A residual variant without the input layer adds the two inputs to its first hidden
-        layer's output: only a width of 2 has the shape for it."""
+        layer's output: only a width of 2 has the shape for it. Sign flipping is for plain
+        layers only."""
         for name, variant in self.variants.items():
             if variant.residual and not variant.input_layer and self.model.width != INPUTS:
                 raise ValueError(
                     f"variants.{name}: residual: true without the input layer adds the {INPUTS} "
                     f"inputs to its first hidden layer's output, so it needs model.width {INPUTS}, "
                     f"not {self.model.width}; give it input_layer: true or residual: false"
+                )
+            if variant.residual and variant.sign_flip:
+                raise ValueError(
+                    f"variants.{name}: sign_flip: true keeps rows alive through plain layers; "
+                    "a residual layer's skip keeps them alive already: set one of residual "
+                    "and sign_flip to false"
                 )
         return self
 

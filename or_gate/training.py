@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from or_gate.architecture import Architecture
-from or_gate.model import StackedNetwork, stacked_initial_weights
+from or_gate.model import StackedNetwork, sign_flipped, stacked_initial_weights
 from or_gate.params import Params, Train
 from or_gate.plan import CHUNK_EPOCHS, chunk_epochs_for
 
@@ -336,4 +336,6 @@ def trainer_for(params: Params, variant: str, data: Splits) -> tuple[Architectur
     """The stacked trainer of one variant's replicates, as ``params`` say."""
     architecture = Architecture.of(params, variant)
     weights = stacked_initial_weights(architecture, seeds_of(params))
+    if architecture.sign_flip:
+        weights = sign_flipped(architecture, weights, data.x_train)
     return architecture, StackedTrainer(architecture, weights, data, params.train)

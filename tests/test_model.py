@@ -243,3 +243,111 @@ def test_batched_predictions_take_float64_rows_and_weights_and_give_float32():
     given = network.predict(flat.astype(np.float64), TRUTH_TABLE.astype(np.float64))
     assert given.dtype == np.float32
     np.testing.assert_array_equal(given, expected)
+
+
+# Rows with the four OR inputs in uneven numbers, so that "half of the alive rows" is not
+# "two of four points"; a unit active on (0, 0) and (0, 1) only is active on exactly half.
+UNEVEN_ROWS = np.array([[0, 0]] * 3 + [[0, 1]] * 3 + [[1, 0]] * 4 + [[1, 1]] * 2, np.float32)
+
+
+def _flipped_unit_by_unit(architecture: Architecture, weights: np.ndarray, x) -> np.ndarray:
+    """Sign flipping as the docstring states it, one replicate and one unit at a time, in
+    float64 NumPy: the oracle of the stacked TensorFlow version."""
+    activations = {"relu": lambda z: np.maximum(z, 0.0), "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+    flipped = []
+    for flat in weights:
+        layers = [np.array(part, np.float64) for part in architecture.layout.unflatten(flat)]
+        h = np.asarray(x, np.float64)
+        for j, layer in enumerate(architecture.layers):
+            kernel, bias = layers[2 * j], layers[2 * j + 1]
+            z = h @ kernel + bias
+            if layer.role == "hidden":
+                alive = np.any(h != 0, axis=1)
+                for unit in range(layer.units):
+                    if 2 * np.sum(z[alive, unit] > 0) < np.sum(alive):
+                        kernel[:, unit], bias[unit], z[:, unit] = (
+                            -kernel[:, unit],
+                            -bias[unit],
+                            -z[:, unit],
+                        )
+            h = activations[layer.activation](z)
+        flipped.append(architecture.layout.flatten(layers))
+    return np.array(flipped)
+
+
+@pytest.mark.parametrize(
+    ("initializer", "input_layer"),
+    [("he_normal", True), ("uniform", True), ("rai", True), ("he_normal", False), ("rai", False)],
+)
+def test_sign_flipping_is_the_unit_by_unit_rule(initializer, input_layer):
+    from or_gate.model import sign_flipped
+
+    architecture = Architecture(10, 2, "relu", initializer, input_layer=input_layer, sign_flip=True)
+    drawn = stacked_initial_weights(architecture, list(range(500)))
+    flipped = sign_flipped(architecture, drawn, UNEVEN_ROWS)
+    assert flipped.dtype == np.float32
+    np.testing.assert_array_equal(flipped, _flipped_unit_by_unit(architecture, drawn, UNEVEN_ROWS))
+    assert np.any(flipped != drawn)  # the rule had something to do
+
+
+def test_sign_flipping_keeps_at_least_half_the_alive_rows_through_every_layer():
+    """Rister and Rubin's guarantee: at least 2^-k of the rows alive after k hidden layers, so
+    no net is born dead; only whole units change sign, and a flipped net is left as it is."""
+    from or_gate.model import sign_flipped
+
+    depth = 12
+    architecture = Architecture(depth, 2, "relu", "he_normal", sign_flip=True)
+    drawn = stacked_initial_weights(architecture, list(range(300)))
+    flipped = sign_flipped(architecture, drawn, UNEVEN_ROWS)
+    np.testing.assert_array_equal(sign_flipped(architecture, flipped, UNEVEN_ROWS), flipped)
+    for before, after in zip(drawn, flipped, strict=True):
+        layers_before = architecture.layout.unflatten(before)
+        layers_after = architecture.layout.unflatten(after)
+        for j, layer in enumerate(architecture.layers):  # each unit: kept or negated whole
+            unit_before = np.vstack(layers_before[2 * j : 2 * j + 2])  # kernel rows, then bias
+            unit_after = np.vstack(layers_after[2 * j : 2 * j + 2])
+            kept = np.all(unit_after == unit_before, axis=0)
+            negated = np.all(unit_after == -unit_before, axis=0)
+            assert np.all(kept | negated) and (layer.role == "hidden" or np.all(kept))
+        alive = [np.mean(np.any(h != 0, axis=1)) for h in _hidden_outputs(architecture, after)]
+        assert all(share >= 0.5 ** (k + 1) for k, share in enumerate(alive)), alive
+    drawn_dead = sum(
+        min(np.mean(np.any(h != 0, axis=1)) for h in _hidden_outputs(architecture, w)) == 0
+        for w in drawn
+    )
+    assert drawn_dead > 200  # without the flip most of these depth-12 nets are born dead
+
+
+def _hidden_outputs(architecture: Architecture, flat: np.ndarray) -> list[np.ndarray]:
+    layers, h, outputs = architecture.layout.unflatten(flat), UNEVEN_ROWS.astype(np.float64), []
+    for j, layer in enumerate(architecture.layers):
+        z = h @ layers[2 * j] + layers[2 * j + 1]
+        h = np.maximum(z, 0) if layer.role == "hidden" else 1 / (1 + np.exp(-z))
+        if layer.role == "hidden":
+            outputs.append(h)
+    return outputs
+
+
+def test_a_sign_flipped_variant_starts_training_from_the_flipped_draw():
+    from or_gate.files.data import read_split
+    from or_gate.model import sign_flipped
+    from or_gate.params import parse_params, read_yaml
+    from or_gate.training import Splits, seeds_of, trainer_for
+
+    from helpers import REPO
+
+    raw = read_yaml(REPO / "params.yaml")
+    raw |= {"depth": 8, "replicates": 50}
+    raw["variants"] = {
+        "flip": {"activation": "relu", "initializer": "he_normal", "sign_flip": True}
+    }
+    params = parse_params(raw)
+    splits = Splits(
+        *read_split(REPO / "data/prepared/train.csv"),
+        *read_split(REPO / "data/prepared/validation.csv"),
+    )
+    architecture, trainer = trainer_for(params, "flip", splits)
+    drawn = stacked_initial_weights(architecture, seeds_of(params))
+    expected = sign_flipped(architecture, drawn, splits.x_train)
+    np.testing.assert_array_equal(np.asarray(trainer.weights.value), expected)
+    assert np.any(expected != drawn)

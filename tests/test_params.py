@@ -180,6 +180,22 @@ def test_skips_without_the_input_layer_need_the_inputs_width(raw):
     assert parse_params(raw).variants["res"].input_layer
 
 
+def test_sign_flipping_is_for_plain_layers_and_off_unless_asked(raw):
+    raw["variants"]["flip"] = {"activation": "relu", "initializer": "he_normal", "sign_flip": True}
+    params = parse_params(raw)
+    assert (
+        Architecture.of(params, "flip").sign_flip and not Architecture.of(params, "relu").sign_flip
+    )
+    raw["variants"]["flip"]["residual"] = True
+    with pytest.raises(ParamsError) as caught:
+        parse_params(raw)
+    assert str(caught.value) == (
+        "params.yaml: variants.flip: sign_flip: true keeps rows alive through plain layers; a "
+        "residual layer's skip keeps them alive already: set one of residual and sign_flip to "
+        "false"
+    )
+
+
 def test_a_missing_key_is_named_with_its_path(raw):
     del raw["variants"]["relu"]["activation"]
     with pytest.raises(ParamsError) as caught:

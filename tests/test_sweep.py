@@ -245,6 +245,33 @@ def test_the_theory_follows_the_width_and_skips_rai_and_residual_variants(tmp_pa
     assert wide == "random_uniform(maxval=0.2, minval=-0.2)"
 
 
+def test_a_sign_flipped_variant_has_its_column_and_no_born_dead_theory(tmp_path):
+    """The born-dead theory draws every unit's sign independently of the data; a sign-flipped
+    net chooses it from the data. The table names the flip only where a variant has it, so
+    every table without one keeps its bytes."""
+    from tools.analysis.sweep import (
+        TABLE_COLUMNS,
+        VariantResult,
+        read_table,
+        theory_applies,
+        write_table,
+    )
+
+    plain = VariantResult("e", "", 5, 2, "he", "relu", "he_normal", False, 16, 0.5, 0.5, 0.75)
+    flipped = VariantResult(
+        "e", "", 5, 2, "flip", "relu", "he_normal", False, 16, 0.5, 0.5, 0.0, sign_flip=True
+    )
+    assert theory_applies(plain) and not theory_applies(flipped)
+    write_table([plain], tmp_path / "plain.csv")
+    assert (tmp_path / "plain.csv").read_text().splitlines()[0] == ",".join(TABLE_COLUMNS)
+    write_table([plain, flipped], tmp_path / "both.csv")
+    assert (tmp_path / "both.csv").read_text().splitlines()[0].endswith(",sign_flip")
+    assert {(r.variant, r.sign_flip) for r in read_table(tmp_path / "both.csv")} == {
+        ("he", False),
+        ("flip", True),
+    }
+
+
 def test_the_sigmoid_scale_is_read_back_from_the_table():
     from tools.analysis.sweep import VariantResult, uniform_scale
 

@@ -60,6 +60,10 @@ def test_the_input_layer_is_written_only_where_a_variant_has_none(tmp_path):
     assert '"input_layer": false' in text
     assert load_stacked(tmp_path / "without")[0] == direct
     assert load_stacked(tmp_path / "with")[0] == ARCHITECTURE
+    flipped = Architecture(3, 2, "relu", "he_normal", sign_flip=True)
+    save_stacked(tmp_path / "flipped", flipped, weights)
+    assert '"sign_flip": true' in (tmp_path / "flipped/architecture.json").read_text()
+    assert load_stacked(tmp_path / "flipped")[0] == flipped
 
 
 def saved(tmp_path):

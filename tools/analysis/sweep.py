@@ -38,6 +38,9 @@ TABLE_COLUMNS = (
     "born_dead_rate",
     "experiment",
 )
+# Written only where some row differs from the default, so that every table of variants
+# without them keeps its bytes.
+OPTIONAL_COLUMNS = {"sign_flip": False}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class VariantResult:
     success_rate: float
     collapse_rate: float
     born_dead_rate: float
+    sign_flip: bool = False
 
 
 def write_table(results: list[VariantResult], path: Path) -> None:
@@ -61,7 +65,11 @@ def write_table(results: list[VariantResult], path: Path) -> None:
     from or_gate.files.tables import write_csv
 
     rows = sorted(results, key=lambda r: (r.depth, r.width, r.variant))
-    write_csv(path, TABLE_COLUMNS, ([getattr(r, c) for c in TABLE_COLUMNS] for r in rows))
+    optional = [
+        c for c, default in OPTIONAL_COLUMNS.items() if any(getattr(r, c) != default for r in rows)
+    ]
+    columns = (*TABLE_COLUMNS, *optional)
+    write_csv(path, columns, ([getattr(r, c) for c in columns] for r in rows))
 
 
 def read_table(path: Path) -> list[VariantResult]:
@@ -225,6 +233,7 @@ def variant_results(experiments: list[Experiment]) -> list[VariantResult]:
                     activation=spec.get("activation", ""),
                     initializer=str(Initializer.of(spec.get("initializer", ""))),
                     residual=bool(spec.get("residual", False)),
+                    sign_flip=bool(spec.get("sign_flip", False)),
                     # what the experiment ran (its metrics hold only the headline rates)
                     replicates=int(params["replicates"]),
                     success_rate=float(values["success_rate"]),
@@ -266,7 +275,9 @@ def uniform_scale(result: VariantResult) -> float | None:
 
 
 def theory_applies(result: VariantResult) -> bool:
-    return born_dead_theory_applies(result.activation, result.initializer, result.residual)
+    return born_dead_theory_applies(
+        result.activation, result.initializer, result.residual, result.sign_flip
+    )
 
 
 def clopper_pearson(rate: float, trials: int) -> tuple[float, float]:
@@ -302,7 +313,8 @@ def theory_table(results: list[VariantResult]) -> str:
         else:
             theory = "does not apply | "
         lines.append(
-            f"| {r.experiment} | {r.variant} ({r.initializer}{', residual' * r.residual}) "
+            f"| {r.experiment} | {r.variant} ({r.initializer}{', residual' * r.residual}"
+            f"{', sign-flipped' * r.sign_flip}) "
             f"| {r.depth} | {r.width} | {r.replicates} "
             f"| {r.born_dead_rate:.3f} ({dead_ci[0]:.3f}-{dead_ci[1]:.3f}) "
             f"| {r.collapse_rate:.3f} ({collapse_ci[0]:.3f}-{collapse_ci[1]:.3f}) | {theory} |"

@@ -5,7 +5,8 @@ probability 2^-width: after the sigmoid input layer the OR inputs lie in a narro
 each unit is negative on all of them with probability 1/2, independently of the others. A
 depth-L net has some dead layer with probability 1 - (1 - 2^-width)^L (width 2:
 1 - (3/4)^L, 0.944 at L = 10; Lu, Shin, Su, Karniadakis 2020). It does not apply to RAI
-(nonzero biases) nor to residual nets (the skip carries the gradient past a dead layer).
+(nonzero biases), to residual nets (the skip carries the gradient past a dead layer), nor
+to sign-flipped ones (each unit's sign is chosen from the data).
 
 **Sigmoid's critical depth.** An attempt to predict why the write-up's sigmoid net trains at
 depth 6 and not at 7. The model, as stated before the other scales were measured:
@@ -60,9 +61,12 @@ def born_dead_probability(depth, width: int = 2):
     return 1 - (1 - 0.5**width) ** depth
 
 
-def born_dead_theory_applies(activation: str, initializer: str, residual: bool) -> bool:
-    """The born-dead theory is for ReLU layers with zero biases and no skip connection."""
-    return activation == "relu" and not residual and initializer != RAI
+def born_dead_theory_applies(
+    activation: str, initializer: str, residual: bool, sign_flip: bool = False
+) -> bool:
+    """The born-dead theory is for ReLU layers with zero biases and no skip connection, drawn
+    independently of the data (sign flipping chooses each unit's sign from it)."""
+    return activation == "relu" and not residual and initializer != RAI and not sign_flip
 
 
 @functools.cache

@@ -459,9 +459,8 @@ def describe(error: dict) -> str:
         return f"missing key '{dotted}'"
     node = schema_at(loc)
     if loc and loc[-1] == KEY_OF_MAPPING:
-        return (
-            f"{dotted.rsplit('.', 1)[0]}: name {loc[-2]!r} is not allowed; expected {allowed(node)}"
-        )
+        mapping = ".".join(str(part) for part in named[:-1])  # the name itself may hold a dot
+        return f"{mapping}: name {loc[-2]!r} is not allowed; expected {allowed(node)}"
     hint = suggestion(error["input"], node["enum"]) if "enum" in node else ""
     where = dotted or "the document"
     return f"{where}: {_as_typed(error['input'])} is not allowed{hint}; expected {allowed(node)}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 import subprocess
 import sys
 
@@ -104,7 +103,7 @@ OPTIMIZERS = ", ".join(keras_names_table()["optimizers"])
             "variants",
             {},
             "variants: {} is not allowed; expected a non-empty mapping name -> "
-            "{activation, initializer, residual, input_layer}",
+            "{activation, initializer, residual, input_layer, sign_flip}",
         ),
         (
             "variants",
@@ -127,7 +126,7 @@ OPTIMIZERS = ", ".join(keras_names_table()["optimizers"])
             "variants.relu.extra",
             1,
             "unknown key 'variants.relu.extra'; allowed keys in variants.relu: activation, "
-            "initializer, residual, input_layer",
+            "initializer, residual, input_layer, sign_flip",
         ),
     ],
 )
@@ -223,13 +222,39 @@ def test_missing_key_is_rejected(raw):
         parse_params(raw)
 
 
-@pytest.mark.parametrize("name", ["Tanh", "1st", "a-b", "x y", "relu;rm"])
+@pytest.mark.parametrize("name", ["Tanh", "1st", "a-b", "x y", "relu;rm", "relu.v2", "a.b.c"])
 def test_variant_names_must_be_shell_safe(raw, name):
     raw["variants"][name] = {"activation": "tanh", "initializer": "glorot_uniform"}
-    with pytest.raises(
-        ParamsError, match=rf"variants: name '{re.escape(name)}'.*\[a-z\]\[a-z0-9_\]\*"
-    ):
+    with pytest.raises(ParamsError) as refused:
         parse_params(raw)
+    assert str(refused.value) == (
+        f"params.yaml: variants: name '{name}' is not allowed; expected lower-case letters, "
+        "digits and '_', starting with a letter ([a-z][a-z0-9_]*)"
+    )
+
+
+def test_an_unknown_top_level_key_lists_the_top_level_keys(raw):
+    raw["sede"] = 7
+    with pytest.raises(ParamsError) as refused:
+        parse_params(raw)
+    assert str(refused.value) == (
+        "params.yaml: unknown key 'sede' (did you mean 'seed'?); allowed keys: seed, depth, "
+        "replicates, model, train, variants"
+    )
+
+
+def test_a_document_that_is_not_a_mapping_is_named_as_the_document():
+    with pytest.raises(ParamsError) as refused:
+        parse_params([1, 2])
+    assert str(refused.value).startswith("params.yaml: the document: [1, 2] is not allowed;")
+
+
+def test_a_schema_node_without_a_type_allows_a_value():
+    from or_gate.params import allowed
+
+    assert allowed({}) == "a value"
+    assert allowed({"type": "boolean"}) == "true or false"
+    assert allowed({"anyOf": [{"type": "boolean"}, {"type": "null"}]}) == "true or false or null"
 
 
 def test_variant_needs_exactly_activation_and_initializer(raw):
@@ -376,15 +401,28 @@ def test_yaml_1_1_words_are_strings_as_dvc_reads_them(raw):
     assert parse_params(with_change(raw, "train.learning_rate", 1e-3)).train.learning_rate == 1e-3
 
 
-@pytest.mark.parametrize(("key", "shown"), [("true", "True"), ("null", "None"), ("7", "7")])
-def test_a_variant_name_yaml_reads_as_another_type_is_refused_saying_so(tmp_path, key, shown):
+@pytest.mark.parametrize(
+    ("key", "shown", "type_"),
+    [
+        ("true", "True", "a boolean"),
+        ("null", "None", "null"),
+        ("7", "7", "an integer"),
+        ("0.5", "0.5", "a number"),
+        ("[a, b]", "('a', 'b')", "not text"),
+    ],
+)
+def test_a_variant_name_yaml_reads_as_another_type_is_refused_saying_so(
+    tmp_path, key, shown, type_
+):
     text = (REPO / "params.yaml").read_text()
     path = tmp_path / "params.yaml"
-    path.write_text(text + f"  {key}: {{activation: relu, initializer: uniform}}\n")
+    path.write_text(text + f"  ? {key}\n  : {{activation: relu, initializer: uniform}}\n")
     with pytest.raises(ParamsError) as refused:
         load_params(path)
-    assert str(refused.value).startswith(f"params.yaml: variants: name {shown} is not allowed")
-    assert "YAML reads it as" in str(refused.value)
+    assert str(refused.value) == (
+        f"params.yaml: variants: name {shown} is not allowed (YAML reads it as {type_}; quote "
+        "it, or choose a word: keys and names are text)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -495,6 +533,20 @@ def test_the_docs_parameter_table_is_generated_from_the_declaration(tmp_path):
     )
     for key in ("seed", "depth", "model.width", "train.batch_size", "train.validation_split"):
         assert f"| `{key}` |" in out.read_text()
+    # In-process too, where mutation testing sees which code the comparison exercises.
+    from tools.params_table import render
+
+    assert render(REPO / "params.yaml") == out.read_text()
+
+
+def test_an_interval_names_its_closed_and_open_ends():
+    from or_gate.params import _interval
+
+    assert _interval({"minimum": 0, "maximum": 1}, "a number") == "a number in [0, 1]"
+    both_open = {"exclusiveMinimum": 0, "exclusiveMaximum": 1}
+    assert _interval(both_open, "a number") == "a number in (0, 1)"
+    assert _interval({"exclusiveMinimum": 0}, "a number") == "a number > 0"
+    assert _interval({"minimum": 1}, "an integer") == "an integer >= 1"
 
 
 @pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
@@ -512,3 +564,27 @@ def test_the_loss_rule_keeps_the_losses_that_can_train():
     losses = set(keras_names_table()["losses"])
     assert {"mean_squared_error", "binary_crossentropy", "hinge", "log_cosh"} <= losses
     assert not {"categorical_crossentropy", "kl_divergence", "cosine_similarity"} & losses
+
+
+def test_a_number_is_checked_at_its_bounds_exactly():
+    """keras_names.json's argument kinds: "number" (finite in float32, its largest value
+    included), "number > 0" and "number >= 0" (0.5 passes both; 0 passes only the second)."""
+    from or_gate.params import FLOAT32_MAX, _check_number
+
+    for accepted in ("number", "number > 0", "number >= 0"):
+        _check_number("scale", 0.5, accepted)
+    _check_number("maxval", FLOAT32_MAX, "number")
+    _check_number("scale", 0, "number >= 0")
+    for value, accepted, message in [
+        (-0.5, "number >= 0", "scale must be a number >= 0 (Keras refuses the rest), not -0.5"),
+        (0, "number > 0", "scale must be a number > 0 (Keras refuses the rest), not 0"),
+        (FLOAT32_MAX * 2, "number", "scale must be a finite number (in float32), not 6.8"),
+    ]:
+        with pytest.raises(ValueError) as refused:
+            _check_number("scale", value, accepted)
+        assert str(refused.value).startswith(message)
+
+
+def test_params_are_read_from_the_working_directory_by_default(monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert load_params() == load_params(REPO / "params.yaml")

@@ -8,9 +8,17 @@ import or_gate  # noqa: F401  (pins the numerical kernels before any test loads 
 from or_gate import environment
 
 import pytest
-from helpers import MINI_PARAMS, SMALL_PARAMS, git_commit_all, make_small_repo, run
+from helpers import MINI_PARAMS, REPO, SMALL_PARAMS, git_commit_all, make_small_repo, run
 
 environment.check_pinned()
+
+
+@pytest.fixture()
+def raw() -> dict:
+    """The committed params.yaml as YAML gives it, to change one key at a time."""
+    from or_gate.params import read_yaml
+
+    return read_yaml(REPO / "params.yaml")
 
 
 @pytest.fixture(scope="session")

@@ -294,3 +294,16 @@ def train_settings(**changes):
         validation_split=0.2,
     )
     return Train(**{**settings, **changes})
+
+
+def with_change(raw: dict, dotted: str, value) -> dict:
+    """A deep copy of a params document with the value at ``dotted`` (``train.loss``) replaced."""
+    import copy
+
+    changed = copy.deepcopy(raw)
+    node = changed
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return changed

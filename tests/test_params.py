@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import sys
 
 from or_gate.architecture import Architecture, Initializer
-from or_gate.params import keras_names_table, load_params, parse_params, read_yaml
+from or_gate.params import keras_names_table, load_params, parse_params
 from or_gate.runtime import ParamsError
 
 import pytest
 import yaml
-from helpers import REPO, quiet_env, run
+from helpers import REPO, quiet_env, run, with_change
 
 
 def validate_command(path) -> list[str]:
     out = path.parent / "validated.txt"
     arguments = ["--params", str(path), "--raw-dir", "data/raw", "--out", str(out)]
     return [sys.executable, "-m", "stages.validate", *arguments]
-
-
-@pytest.fixture()
-def raw() -> dict:
-    return read_yaml(REPO / "params.yaml")
-
-
-def with_change(raw: dict, dotted: str, value) -> dict:
-    changed = copy.deepcopy(raw)
-    node = changed
-    *parents, last = dotted.split(".")
-    for key in parents:
-        node = node[key]
-    node[last] = value
-    return changed
 
 
 def test_committed_params_are_valid():
@@ -345,86 +329,6 @@ def test_initializer_forms_and_residual_are_accepted(raw):
         parse_params(raw)
 
 
-# Plain scalars YAML 1.1 (PyYAML) and YAML 1.2 (ruamel.yaml, DVC) read differently, and
-# others a hand edit easily mistypes into another type.
-YAML_CASES = [
-    "010", "0o10", "0x10", "0b101", "1_000", "1:30", "yes", "no", "on", "off", "y", "n",
-    "true", "True", "TRUE", "1e-3", "1E3", "1.", ".5", "+1", "-0", ".inf", "-.Inf", ".nan",
-    "~", "null", "Null", "2019-04-13", "'010'", "1,000", "0.1.2", "010.5",
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("value", YAML_CASES)
-def test_params_are_read_exactly_as_dvc_reads_them(tmp_path, value):
-    from dvc.utils.serialize import parse_yaml
-
-    path = tmp_path / "params.yaml"
-    path.write_text(f"depth: {value}\nvariants:\n  {value}: 1\n")
-    ours = read_yaml(path)
-    dvc = parse_yaml(path.read_text(), str(path))
-    assert ours == dvc
-    assert [type(k) for k in ours["variants"]] == [type(k) for k in dvc["variants"]]
-    assert type(ours["depth"]) is type(dvc["depth"])
-
-
-@pytest.mark.parametrize(
-    ("yaml_text", "expected"),
-    [
-        ("010", 10),  # YAML 1.1 (PyYAML) would train depth 8
-        ("0o10", 8),
-        ("1_000", 1000),
-        ("'10'", "depth: '10' is not allowed; expected an integer >= 1"),
-        ("10.0", "depth: 10.0 is not allowed; expected an integer >= 1"),
-        ("yes", "depth: 'yes' is not allowed; expected an integer >= 1"),
-        ("true", "depth: true is not allowed; expected an integer >= 1"),
-        ("", "depth: null is not allowed; expected an integer >= 1"),
-    ],
-)
-def test_a_hand_edited_depth_trains_what_dvc_records_or_is_refused(tmp_path, yaml_text, expected):
-    text = (REPO / "params.yaml").read_text().replace("depth: 1\n", f"depth: {yaml_text}\n", 1)
-    path = tmp_path / "params.yaml"
-    path.write_text(text)
-    if isinstance(expected, int):
-        assert load_params(path).depth == expected
-    else:
-        with pytest.raises(ParamsError) as refused:
-            load_params(path)
-        assert str(refused.value) == f"params.yaml: {expected}"
-
-
-def test_yaml_1_1_words_are_strings_as_dvc_reads_them(raw):
-    raw["variants"]["on"] = {"activation": "relu", "initializer": "uniform", "residual": "yes"}
-    with pytest.raises(ParamsError, match=r"variants\.on\.residual: 'yes' is not allowed"):
-        parse_params(raw)
-    raw["variants"]["on"]["residual"] = True
-    assert "on" in parse_params(raw).variants  # a name, as DVC's foreach names its stage
-    assert parse_params(with_change(raw, "train.learning_rate", 1e-3)).train.learning_rate == 1e-3
-
-
-@pytest.mark.parametrize(
-    ("key", "shown", "type_"),
-    [
-        ("true", "True", "a boolean"),
-        ("null", "None", "null"),
-        ("7", "7", "an integer"),
-        ("0.5", "0.5", "a number"),
-        ("[a, b]", "('a', 'b')", "not text"),
-    ],
-)
-def test_a_variant_name_yaml_reads_as_another_type_is_refused_saying_so(
-    tmp_path, key, shown, type_
-):
-    text = (REPO / "params.yaml").read_text()
-    path = tmp_path / "params.yaml"
-    path.write_text(text + f"  ? {key}\n  : {{activation: relu, initializer: uniform}}\n")
-    with pytest.raises(ParamsError) as refused:
-        load_params(path)
-    assert str(refused.value) == (
-        f"params.yaml: variants: name {shown} is not allowed (YAML reads it as {type_}; quote "
-        "it, or choose a word: keys and names are text)"
-    )
-
-
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
@@ -484,43 +388,6 @@ def test_or_gate_debug_shows_the_traceback(tmp_path, raw):
     assert "Traceback" not in quiet.stderr
     assert "Traceback (most recent call last)" in debug.stderr
     assert "ParamsError" in debug.stderr
-
-
-def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
-    text = (REPO / "params.yaml").read_text()
-    path = tmp_path / "params.yaml"
-    path.write_text(text.replace("depth: 1\n", "depth: 1\ndepth: 10\n", 1))
-    line = text.splitlines().index("depth: 1") + 1
-    with pytest.raises(ParamsError) as caught:
-        load_params(path)
-    assert str(caught.value) == (
-        f"{path}: key 'depth' appears twice in one mapping (lines {line} and {line + 1}); "
-        "expected each key once"
-    )
-
-
-def test_the_reader_constructs_no_python_objects(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("seed: !!python/object/apply:os.system ['touch pwned']\n")
-    with pytest.raises(ParamsError, match="not valid YAML"):
-        load_params(path)
-    assert not (tmp_path / "pwned").exists()
-
-
-def test_an_alias_bomb_is_read_without_expanding_it(tmp_path):
-    levels = "".join(
-        f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}]\n" for i in range(1, 30)
-    )
-    path = tmp_path / "bomb.yaml"
-    path.write_text("l0: &l0 [x]\n" + levels)
-    assert set(read_yaml(path)) == {f"l{i}" for i in range(30)}  # 4**29 leaves if expanded
-
-
-def test_invalid_yaml_names_the_line(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("seed: 7\ndepth: [1\n")
-    with pytest.raises(ParamsError, match=r"not valid YAML at line \d+"):
-        load_params(path)
 
 
 def test_the_docs_parameter_table_is_generated_from_the_declaration(tmp_path):
@@ -583,8 +450,3 @@ def test_a_number_is_checked_at_its_bounds_exactly():
         with pytest.raises(ValueError) as refused:
             _check_number("scale", value, accepted)
         assert str(refused.value).startswith(message)
-
-
-def test_params_are_read_from_the_working_directory_by_default(monkeypatch):
-    monkeypatch.chdir(REPO)
-    assert load_params() == load_params(REPO / "params.yaml")

@@ -77,6 +77,7 @@ SMALLER = {
     "range(1,13)": "range(1,3)",
     "range(2,11)": "range(2,4)",
     "depth=2,5,10,20": "depth=2,3",
+    "depth=1,2,3,4,5,6,7,8,10,12,15,20,25,30": "depth=1,2",
 }
 
 
@@ -102,6 +103,7 @@ RUN_BY = {
     "docs/fixes.md": {
         "python tools/sweep.py run --name fixes -": "test_fixes",
         "python tools/sweep.py run --name input_l": "test_fixes",
+        "python tools/sweep.py run --name sign_fl": "test_fixes",
         "python tools/sweep.py run --name atlas -": "test_fixes",
         "python tools/sweep.py run --name sigmoid": "test_fixes",
     },

@@ -351,3 +351,27 @@ def test_a_sign_flipped_variant_starts_training_from_the_flipped_draw():
     expected = sign_flipped(architecture, drawn, splits.x_train)
     np.testing.assert_array_equal(np.asarray(trainer.weights.value), expected)
     assert np.any(expected != drawn)
+
+
+def test_the_write_ups_small_weights_underflow_where_sign_flipping_cannot_help():
+    """docs/fixes.md explains the flipped uniform nets born dead at depths 25 and 30: weights
+    in [-0.05, 0.05] shrink the activations until float32 rounds them to zero. At depth 30
+    every top hidden activation of these (atlas-seeded) nets is exactly 0; at depth 20 none
+    is all 0."""
+    from or_gate.files.data import read_split
+    from or_gate.model import StackedNetwork, sign_flipped
+
+    import tensorflow as tf
+    from helpers import REPO
+
+    x, _ = read_split(REPO / "data/prepared/train.csv")
+    seeds = [7 + k for k in range(64)]
+    top_is_zero = {}
+    for depth in (20, 30):
+        architecture = Architecture(depth, 2, "relu", "uniform", sign_flip=True)
+        flat = sign_flipped(architecture, stacked_initial_weights(architecture, seeds), x)
+        network = StackedNetwork(architecture, len(seeds), "mean_squared_error")
+        rows = tf.broadcast_to(tf.constant(x), (len(seeds), *x.shape))
+        top = np.asarray(network.forward(tf.constant(flat), rows)[1][-2])  # last hidden layer
+        top_is_zero[depth] = np.all(top == 0.0, axis=(1, 2))
+    assert not top_is_zero[20].any() and top_is_zero[30].all()

@@ -293,6 +293,7 @@ def test_the_sigmoid_scale_is_read_back_from_the_table():
         ("depth_sweep", "plots/sweep"),
         ("fixes", "plots/fixes"),
         ("input_layer", "plots/input_layer"),
+        ("sign_flip", "plots/sign_flip"),
         ("widths", "plots/widths"),
     ],
 )

@@ -21,6 +21,8 @@ and is rendered from its source:
 * ``sigmoid_gate``: ``plots/sigmoid_gate/gradient_profile.csv`` and the registered
   ``docs/registered/sigmoid_critical_depth.csv``; ``sigmoid_grid``: the grid's results
   against them, ``plots/sigmoid_grid/sigmoid_grid.csv`` (``tools/sigmoid_gate.py compare``);
+* ``sign_flip``, ``sign_flip_claims``: ``plots/sign_flip/sign_flip.csv`` and its outcomes,
+  beside the atlas's tables;
 * ``literature``: ``data/literature/lu_et_al.csv`` (Lu et al.'s numbers, with their sources)
   beside ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``; ``widths_claims``: the
   widths sweep's tables;
@@ -399,6 +401,18 @@ def input_layer_verdict(root: Path) -> str:
     return outcomes.input_layer_verdict(root)
 
 
+def sign_flip_table(root: Path) -> str:
+    from analysis import sign_flip
+
+    return sign_flip.table(root)
+
+
+def sign_flip_claims(root: Path) -> str:
+    from analysis import sign_flip
+
+    return sign_flip.claims(root)
+
+
 def literature_table(root: Path) -> str:
     from analysis import literature
 
@@ -434,6 +448,8 @@ RENDER = {
     "outcomes": outcomes_table,
     "outcomes_claims": outcomes_claims,
     "input_layer_verdict": input_layer_verdict,
+    "sign_flip": sign_flip_table,
+    "sign_flip_claims": sign_flip_claims,
     "literature": literature_table,
     "widths_claims": widths_claims,
     "sigmoid_gate": sigmoid_gate_summary,

@@ -97,7 +97,8 @@ def read_yaml(path: str | Path, error: type[StageError] = StageError) -> Any:
     except YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        what = getattr(problem, "problem", None) or "invalid YAML"
+        # A reader error (a control character) has no problem or mark: its first line says it.
+        what = getattr(problem, "problem", None) or str(problem).splitlines()[0]
         raise error(f"{path}: not valid YAML{where}: {what}") from None
 
 

@@ -102,6 +102,20 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     )
 
 
+@pytest.mark.parametrize(("where", "said"), [((), "the document: key"), (("train",), "train: key")])
+def test_a_key_that_is_not_text_is_named_where_it_is(raw, where, said):
+    node = raw
+    for key in where:
+        node = node[key]
+    node[7] = "x"
+    with pytest.raises(ParamsError) as refused:
+        parse_params(raw)
+    assert str(refused.value) == (
+        f"params.yaml: {said} 7 is not allowed (YAML reads it as an integer; quote it, or "
+        "choose a word: keys and names are text)"
+    )
+
+
 @pytest.mark.parametrize(
     ("document", "key", "lines"),
     [
@@ -148,6 +162,16 @@ def test_invalid_yaml_names_the_line(tmp_path):
         load_params(path)
     assert str(caught.value) == (
         f"{path}: not valid YAML at line 4: mapping values are not allowed in this context"
+    )
+
+
+def test_a_control_character_is_named(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 7\ndepth: \x07\n")
+    with pytest.raises(ParamsError) as caught:
+        load_params(path)
+    assert str(caught.value) == (
+        f"{path}: not valid YAML: unacceptable character #x0007: control characters are not allowed"
     )
 
 

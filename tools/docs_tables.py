@@ -21,7 +21,8 @@ and is rendered from its source:
 * ``sigmoid_gate``: ``plots/sigmoid_gate/gradient_profile.csv`` and the registered
   ``docs/registered/sigmoid_critical_depth.csv``; ``sigmoid_grid``: the grid's results
   against them, ``plots/sigmoid_grid/sigmoid_grid.csv`` (``tools/sigmoid_gate.py compare``);
-* ``sign_flip``, ``sign_flip_claims``: ``plots/sign_flip/sign_flip.csv`` and its outcomes,
+* ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
+  ``plots/sign_flip/sign_flip.csv`` and its outcomes,
   beside the atlas's tables;
 * ``literature``: ``data/literature/lu_et_al.csv`` (Lu et al.'s numbers, with their sources)
   beside ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``; ``widths_claims``: the
@@ -407,6 +408,12 @@ def sign_flip_table(root: Path) -> str:
     return sign_flip.table(root)
 
 
+def sign_flip_headline(root: Path) -> str:
+    from analysis import sign_flip
+
+    return sign_flip.headline(root)
+
+
 def sign_flip_claims(root: Path) -> str:
     from analysis import sign_flip
 
@@ -450,6 +457,7 @@ RENDER = {
     "input_layer_verdict": input_layer_verdict,
     "sign_flip": sign_flip_table,
     "sign_flip_claims": sign_flip_claims,
+    "sign_flip_headline": sign_flip_headline,
     "literature": literature_table,
     "widths_claims": widths_claims,
     "sigmoid_gate": sigmoid_gate_summary,

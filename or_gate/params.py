@@ -422,7 +422,7 @@ def allowed(node: dict) -> str:
         value = next(iter(node["patternProperties"].values()))
         inner = ", ".join(_resolve(value)["properties"])
         return f"a non-empty mapping name -> {{{inner}}}"
-    return {"boolean": "true or false", "null": "null"}.get(kind, kind or "a value")
+    return {"boolean": "true or false"}.get(kind, kind or "a value")  # "null" says itself
 
 
 def _is_form_tag(prefix: tuple, part: Any) -> bool:

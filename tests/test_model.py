@@ -300,6 +300,9 @@ def test_sign_flipping_keeps_at_least_half_the_alive_rows_through_every_layer():
     drawn = stacked_initial_weights(architecture, list(range(300)))
     flipped = sign_flipped(architecture, drawn, UNEVEN_ROWS)
     np.testing.assert_array_equal(sign_flipped(architecture, flipped, UNEVEN_ROWS), flipped)
+    as_float64 = sign_flipped(architecture, drawn.astype(np.float64), UNEVEN_ROWS)
+    assert as_float64.dtype == np.float32  # the weights' type, whatever it is given
+    np.testing.assert_array_equal(as_float64, flipped)
     for before, after in zip(drawn, flipped, strict=True):
         layers_before = architecture.layout.unflatten(before)
         layers_after = architecture.layout.unflatten(after)
@@ -375,3 +378,12 @@ def test_the_write_ups_small_weights_underflow_where_sign_flipping_cannot_help()
         top = np.asarray(network.forward(tf.constant(flat), rows)[1][-2])  # last hidden layer
         top_is_zero[depth] = np.all(top == 0.0, axis=(1, 2))
     assert not top_is_zero[20].any() and top_is_zero[30].all()
+
+
+def test_sign_flipping_refuses_a_residual_net():
+    from or_gate.model import sign_flipped
+
+    residual = Architecture(2, 2, "relu", "he_normal", residual=True, sign_flip=True)
+    with pytest.raises(ValueError) as refused:
+        sign_flipped(residual, stacked_initial_weights(residual, [1]), UNEVEN_ROWS)
+    assert str(refused.value) == "sign flipping is for plain layers, not residual ones"

@@ -239,6 +239,8 @@ def test_a_schema_node_without_a_type_allows_a_value():
     assert allowed({}) == "a value"
     assert allowed({"type": "boolean"}) == "true or false"
     assert allowed({"anyOf": [{"type": "boolean"}, {"type": "null"}]}) == "true or false or null"
+    tagged = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "boolean"}]}  # a tagged union
+    assert allowed(tagged) == "an integer >= 1 or true or false"
 
 
 def test_variant_needs_exactly_activation_and_initializer(raw):

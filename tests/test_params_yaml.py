@@ -165,6 +165,18 @@ def test_invalid_yaml_names_the_line(tmp_path):
     )
 
 
+def test_an_error_in_context_names_the_problem_not_the_context(tmp_path):
+    """ruamel's message starts with its context ("while parsing a flow sequence"); the
+    line says what is wrong and where."""
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 7\ndepth: [1\n")
+    with pytest.raises(ParamsError) as caught:
+        load_params(path)
+    assert (
+        str(caught.value) == f"{path}: not valid YAML at line 3: did not find expected ',' or ']'"
+    )
+
+
 def test_a_control_character_is_named(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("seed: 7\ndepth: \x07\n")

@@ -130,10 +130,15 @@ NOT_RUN = {
     "docs/fixes.md": {
         "for cell in 1e-3:3,4,5,6,7 1e-5:4,5,6,7,": "seven sweeps, 35 cells: the sweep command "
         "it repeats runs in test_fixes, and compare's scoring in tests/test_registration.py",
+        "for eps in 1e-3 1e-5 1e-7 1e-9 1e-11 1e-": "fourteen sweeps, 70 cells: the sweep "
+        "command they repeat runs in test_fixes, and compare's scoring in "
+        "tests/test_registration.py",
     },
     "docs/mutation.md": {
         "python -m pip install mutmut==3.8.1": "hours: mutmut runs the suite once per mutant; "
         "the page reports what it measured",
+        "while read -r name; do": "needs mutants/ from a mutmut run and a "
+        "names list; minutes to hours, one test run per mutant",
     },
     "docs/operations.md": {
         "dask scheduler --scheduler-file ~/schedu": "needs a Slurm cluster (sbatch); "

@@ -74,3 +74,17 @@ def test_the_grid_is_compared_with_its_registered_cell_by_the_first_depth_below_
         (1e-7, 200, 1e-3, "7-8", "<=7", 7, ""),
         (1e-5, 200, 1e-3, "4-7", 7, 6, 1),
     ]
+
+
+def test_a_transition_outside_the_depths_run_is_a_miss_of_at_least_its_bound():
+    from types import SimpleNamespace
+
+    def row(measured, predicted):
+        return SimpleNamespace(
+            measured_first_failing_depth=measured, predicted_first_failing_depth=predicted
+        )
+
+    assert sigmoid_gate._least_miss(row(">13", 11)) == 3  # fails first at 14 or deeper
+    assert sigmoid_gate._least_miss(row("<=3", 5)) == -2
+    assert sigmoid_gate._bound_miss(row(">13", 11)) == "+3 or more"
+    assert sigmoid_gate._bound_miss(row("<=3", 5)) == "-2 or less"

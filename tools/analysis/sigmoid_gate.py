@@ -196,13 +196,22 @@ def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
     return rows
 
 
+def _least_miss(row) -> int:
+    """How far a bound is from the prediction at the least (``>13`` against 11: 3)."""
+    bound = int(row.measured_first_failing_depth.lstrip("<=>"))
+    if row.measured_first_failing_depth.startswith("<="):
+        return bound - row.predicted_first_failing_depth
+    return bound + 1 - row.predicted_first_failing_depth
+
+
 def _bound_miss(row) -> str:
     """The miss a bound allows (``<=3`` against 5: -2 or less)."""
-    text, predicted = row.measured_first_failing_depth, row.predicted_first_failing_depth
-    bound = int(text.lstrip("<=>"))
-    if text.startswith("<="):
-        return f"{bound - predicted:+d} or less"
-    return f"{bound + 1 - predicted:+d} or more"
+    least = _least_miss(row)
+    return (
+        f"{least:+d} or less"
+        if row.measured_first_failing_depth.startswith("<=")
+        else f"{least:+d} or more"
+    )
 
 
 def grid_summary(root: Path) -> str:
@@ -229,10 +238,21 @@ def grid_summary(root: Path) -> str:
         )
     exact = sum(miss == 0 for miss in scored)
     near = sum(abs(miss) <= 1 for miss in scored)
+    bounds = grid[~grid["measured_first_failing_depth"].str.isdigit()]
+    deeper = bounds[bounds["measured_first_failing_depth"].str.startswith(">")]
+    shallower = bounds[bounds["measured_first_failing_depth"].str.startswith("<=")]
+    # A bound's least miss: deeper than the deepest depth run, or at most the shallowest.
+    deeper_by = [_least_miss(row) for row in deeper.itertuples()]
+    shallower_by = [_least_miss(row) for row in shallower.itertuples()]
     lines.append(
         f"\n{len(grid)} of the {len(EPSILONS) * len(EPOCHS) * len(LEARNING_RATES)} registered "
         f"cells run; of the {len(scored)} whose transition lies within the depths run, "
-        f"{exact} predicted exactly and {near} within one layer (`{GRID}`)."
+        f"{exact} predicted exactly and {near} within one layer (`{GRID}`). "
+        f"{len(deeper)} transitions lie deeper than every depth run"
+        + (f", missed by {min(deeper_by):+d} layers or more" if deeper_by else "")
+        + f"; {len(shallower)} at or above the shallowest"
+        + (f", missed by {max(shallower_by):+d} or less" if shallower_by else "")
+        + "."
     )
     lines.append(_slope_sentence(root, grid))
     return "\n".join(lines)

@@ -303,6 +303,8 @@ def test_sign_flipping_keeps_at_least_half_the_alive_rows_through_every_layer():
     as_float64 = sign_flipped(architecture, drawn.astype(np.float64), UNEVEN_ROWS)
     assert as_float64.dtype == np.float32  # the weights' type, whatever it is given
     np.testing.assert_array_equal(as_float64, flipped)
+    rows_as_float64 = sign_flipped(architecture, drawn, UNEVEN_ROWS.astype(np.float64))
+    np.testing.assert_array_equal(rows_as_float64, flipped)  # the rows' type, likewise
     for before, after in zip(drawn, flipped, strict=True):
         layers_before = architecture.layout.unflatten(before)
         layers_after = architecture.layout.unflatten(after)

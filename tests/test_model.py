@@ -65,6 +65,9 @@ def test_layout_round_trip_and_order():
     assert layout.shapes == ((2, 2), (2,), (2, 2), (2,), (2, 2), (2,), (2, 1), (1,))
     flat = layout.flatten(weights)
     assert flat.shape == (layout.size,) and flat.dtype == np.float32
+    from_float64 = layout.flatten([w.astype(np.float64) for w in weights])
+    assert from_float64.dtype == np.float32  # the pipeline's type, whatever it is given
+    np.testing.assert_array_equal(from_float64, flat)
     for back, original in zip(layout.unflatten(flat), weights, strict=True):
         np.testing.assert_array_equal(back, original)
     with pytest.raises(ValueError) as caught:  # a layer short: no silent shorter vector

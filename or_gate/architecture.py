@@ -180,6 +180,11 @@ class ParamLayout:
         return np.concatenate([np.asarray(w, np.float32).ravel() for w in weights])
 
     def unflatten(self, vector: np.ndarray) -> list[np.ndarray]:
-        """One replicate's float32 vector -> its weight list."""
-        parts = np.split(np.asarray(vector), np.cumsum(self.sizes)[:-1])
-        return [part.reshape(shape) for part, shape in zip(parts, self.shapes, strict=True)]
+        """One replicate's float32 vector -> its weight list; stacked vectors (R, P) -> the
+        list of stacked arrays (R, *shape)."""
+        array = np.asarray(vector)
+        parts = np.split(array, np.cumsum(self.sizes)[:-1], axis=-1)
+        leading = array.shape[:-1]
+        return [
+            part.reshape(*leading, *shape) for part, shape in zip(parts, self.shapes, strict=True)
+        ]

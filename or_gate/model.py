@@ -246,14 +246,11 @@ def sign_flipped(architecture: Architecture, weights: np.ndarray, x: np.ndarray)
     """
     if architecture.residual:  # params refuse it: a skip keeps rows alive already
         raise ValueError("sign flipping is for plain layers, not residual ones")
-    layout = architecture.layout
-    flipped = np.array(weights, dtype=np.float32)
-    starts = np.concatenate([[0], np.cumsum(layout.sizes)])
-    h = tf.broadcast_to(tf.constant(x, tf.float32), (len(flipped), *np.shape(x)))
+    parts = architecture.layout.unflatten(np.asarray(weights, dtype=np.float32))  # (R, ...)
+    replicates = len(parts[0])
+    h = tf.broadcast_to(tf.constant(x, tf.float32), (replicates, *np.shape(x)))
     for j, layer in enumerate(architecture.layers):
-        (fan_in, units), start, end = layout.shapes[2 * j], starts[2 * j], starts[2 * j + 2]
-        kernel = flipped[:, start : start + fan_in * units].reshape(-1, fan_in, units)
-        bias = flipped[:, start + fan_in * units : end]
+        kernel, bias = parts[2 * j], parts[2 * j + 1]
         z = affine(h, tf.constant(kernel), tf.constant(bias))
         if layer.role == "hidden":
             alive = tf.reduce_any(h != 0.0, axis=2, keepdims=True)  # (R, n, 1)
@@ -261,12 +258,10 @@ def sign_flipped(architecture: Architecture, weights: np.ndarray, x: np.ndarray)
             count = tf.reduce_sum(tf.cast(active, tf.int32), axis=1)  # (R, units)
             alive_rows = tf.reduce_sum(tf.cast(alive, tf.int32), axis=1)  # (R, 1)
             sign = np.where(np.asarray(2 * count < alive_rows), -1.0, 1.0).astype(np.float32)
-            flipped[:, start:end] = np.concatenate(
-                [(kernel * sign[:, None, :]).reshape(len(flipped), -1), bias * sign], axis=1
-            )
+            parts[2 * j], parts[2 * j + 1] = kernel * sign[:, None, :], bias * sign
             z = z * sign[:, None, :]
         h = keras.activations.get(layer.activation)(z)
-    return flipped
+    return np.concatenate([part.reshape(replicates, -1) for part in parts], axis=1)
 
 
 def initial_weights(architecture: Architecture, seed: int) -> list[np.ndarray]:

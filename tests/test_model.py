@@ -70,6 +70,9 @@ def test_layout_round_trip_and_order():
     np.testing.assert_array_equal(from_float64, flat)
     for back, original in zip(layout.unflatten(flat), weights, strict=True):
         np.testing.assert_array_equal(back, original)
+    stacked = layout.unflatten(np.stack([flat, -flat]))  # (R, P) -> arrays (R, *shape)
+    for back, original in zip(stacked, weights, strict=True):
+        np.testing.assert_array_equal(back, np.stack([original, -original]))
     with pytest.raises(ValueError) as caught:  # a layer short: no silent shorter vector
         layout.flatten(weights[:-1])
     assert str(caught.value) == "7 weight arrays, expected 8"

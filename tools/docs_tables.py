@@ -21,6 +21,8 @@ and is rendered from its source:
 * ``sigmoid_gate``: ``plots/sigmoid_gate/gradient_profile.csv`` and the registered
   ``docs/registered/sigmoid_critical_depth.csv``; ``sigmoid_grid``: the grid's results
   against them, ``plots/sigmoid_grid/sigmoid_grid.csv`` (``tools/sigmoid_gate.py compare``);
+  ``sigmoid_timeline``: the model's constants measured at every epoch,
+  ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
   ``plots/sign_flip/sign_flip.csv`` and its outcomes,
   beside the atlas's tables;
@@ -39,6 +41,7 @@ and is rendered from its source:
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -384,64 +387,20 @@ def sweep_engines_table(root: Path) -> str:
     )
 
 
-def outcomes_table(root: Path) -> str:
-    from analysis import outcomes
-
-    return outcomes.fixes_table(root)
-
-
 def outcomes_claims(root: Path) -> str:
     from analysis import outcomes
 
     return outcomes.claims(root, _atlas(root))
 
 
-def input_layer_verdict(root: Path) -> str:
-    from analysis import outcomes
+def _analysis(module: str, function: str):
+    """A block rendered by ``tools/analysis/<module>.py``'s ``function(root)``, imported only
+    when a page has that block."""
 
-    return outcomes.input_layer_verdict(root)
+    def render_block(root: Path) -> str:
+        return getattr(importlib.import_module(f"analysis.{module}"), function)(root)
 
-
-def sign_flip_table(root: Path) -> str:
-    from analysis import sign_flip
-
-    return sign_flip.table(root)
-
-
-def sign_flip_headline(root: Path) -> str:
-    from analysis import sign_flip
-
-    return sign_flip.headline(root)
-
-
-def sign_flip_claims(root: Path) -> str:
-    from analysis import sign_flip
-
-    return sign_flip.claims(root)
-
-
-def literature_table(root: Path) -> str:
-    from analysis import literature
-
-    return literature.comparison_table(root)
-
-
-def widths_claims(root: Path) -> str:
-    from analysis import literature
-
-    return literature.widths_claims(root)
-
-
-def sigmoid_gate_summary(root: Path) -> str:
-    from analysis import sigmoid_gate
-
-    return sigmoid_gate.summary(root)
-
-
-def sigmoid_grid_table(root: Path) -> str:
-    from analysis import sigmoid_gate
-
-    return sigmoid_gate.grid_summary(root)
+    return render_block
 
 
 RENDER = {
@@ -452,16 +411,17 @@ RENDER = {
     "atlas_claims": atlas_claims,
     "fixes": fixes_table,
     "fixes_claims": fixes_claims,
-    "outcomes": outcomes_table,
+    "outcomes": _analysis("outcomes", "fixes_table"),
     "outcomes_claims": outcomes_claims,
-    "input_layer_verdict": input_layer_verdict,
-    "sign_flip": sign_flip_table,
-    "sign_flip_claims": sign_flip_claims,
-    "sign_flip_headline": sign_flip_headline,
-    "literature": literature_table,
-    "widths_claims": widths_claims,
-    "sigmoid_gate": sigmoid_gate_summary,
-    "sigmoid_grid": sigmoid_grid_table,
+    "input_layer_verdict": _analysis("outcomes", "input_layer_verdict"),
+    "sign_flip": _analysis("sign_flip", "table"),
+    "sign_flip_claims": _analysis("sign_flip", "claims"),
+    "sign_flip_headline": _analysis("sign_flip", "headline"),
+    "literature": _analysis("literature", "comparison_table"),
+    "widths_claims": _analysis("literature", "widths_claims"),
+    "sigmoid_gate": _analysis("sigmoid_gate", "summary"),
+    "sigmoid_grid": _analysis("sigmoid_gate", "grid_summary"),
+    "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,
     "sweep_engines": sweep_engines_table,

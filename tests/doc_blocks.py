@@ -130,6 +130,9 @@ NOT_RUN = {
     "docs/fixes.md": {
         "for cell in 1e-3:3,4,5,6,7 1e-5:4,5,6,7,": "seven sweeps, 35 cells: the sweep command "
         "it repeats runs in test_fixes, and compare's scoring in tests/test_registration.py",
+        "python tools/sigmoid_gate.py timeline": "four cells, about 4 minutes of one core: "
+        "tests/test_sigmoid_timeline.py trains the first with the same command and compares "
+        "the committed rows",
         "for eps in 1e-3 1e-5 1e-7 1e-9 1e-11 1e-": "fourteen sweeps, 70 cells: the sweep "
         "command they repeat runs in test_fixes, and compare's scoring in "
         "tests/test_registration.py",

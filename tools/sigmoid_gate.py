@@ -4,6 +4,14 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py profile --sweep atlas  # plots/sigmoid_gate/gradient_profile.csv
     python tools/sigmoid_gate.py predict  # docs/registered/sigmoid_critical_depth.csv
     python tools/sigmoid_gate.py compare --sweeps gate_e3 gate_e5 ...  # plots/sigmoid_grid/
+    python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
+    python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
+    python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell
+
+``timeline`` trains the write-up's sigmoid net again, in this process, in a few cells of the
+grid (``TIMELINE_CELLS``) and measures it after every epoch: the records the pipeline keeps are
+log-spaced (0, 1, 2, 4, ...) and hold no weights but the last, too coarse to time when a layer
+starts to move and when it saturates.
 
 ``profile`` reads the write-up's sigmoid variant's ``gradients.csv`` of every cell of the
 sweep (from the experiments' commits and the DVC cache, as ``tools/sweep.py report`` does);
@@ -21,10 +29,9 @@ from or_gate.files.records import TRAINING
 from or_gate.files.tables import read_csv, write_csv
 from or_gate.runtime import DataError, run
 
-from analysis import cluster, outcomes, sigmoid_gate
+from analysis import cluster, outcomes, sigmoid_gate, sigmoid_timeline
 
 VARIANT = "sigmoid"  # the write-up's: uniform(-0.05, 0.05)
-KERAS_EPSILON = 1e-7  # what train.epsilon: null leaves Adam with
 
 
 def profile(root: Path, sweep: str) -> None:
@@ -63,7 +70,7 @@ def compare(root: Path, sweeps: list[str]) -> None:
     for name in sweeps:
         for experiment in cluster.sweep_experiments(root, name):
             train = experiment.params["train"]
-            epsilon = train.get("epsilon") or KERAS_EPSILON
+            epsilon = train.get("epsilon") or sigmoid_gate.KERAS_EPSILON
             cell = (float(epsilon), int(train["epochs"]), float(train["learning_rate"]))
             success = float(experiment.metrics[VARIANT]["success_rate"])
             measured.setdefault(cell, {})[int(experiment.params["depth"])] = success
@@ -73,20 +80,149 @@ def compare(root: Path, sweeps: list[str]) -> None:
     print(f"sigmoid_gate: {len(rows)} cells of the grid -> {sigmoid_gate.GRID}")
 
 
+def _cell_params(document: dict, cell: tuple):
+    """params.yaml's settings with one cell's depth, epsilon, learning rate and epochs."""
+    from or_gate.params import parse_params
+    from or_gate.runtime import ParamsError
+
+    depth, epsilon, learning_rate, epochs = cell
+    train = {**document["train"], "epsilon": epsilon, "learning_rate": learning_rate}
+    changed = {
+        **document,
+        "depth": depth,
+        "replicates": sigmoid_timeline.TIMELINE_REPLICATES,
+        "train": {**train, "epochs": epochs},
+    }
+    try:
+        return parse_params(changed)
+    except ParamsError as error:
+        cell_text = ",".join(f"{value:g}" for value in cell)
+        reason = str(error).removeprefix("params.yaml: ")
+        raise ParamsError(f"--cell {cell_text}: {reason}") from None
+
+
+def _timeline_cell(params, splits) -> list[tuple]:
+    """One cell's net (``_cell_params``) trained and measured after every epoch: its
+    timeline rows."""
+    from or_gate.training import seeds_of, trainer_for
+
+    import keras
+    import numpy as np
+
+    depth, epsilon = params.depth, params.train.epsilon
+    learning_rate, epochs = params.train.learning_rate, params.train.epochs
+    keras.utils.set_random_seed(params.seed)
+    architecture, trainer = trainer_for(params, VARIANT, splits)
+    histories, weights_at = {}, {0: trainer.weights.numpy()}
+
+    def keep_history(first: int, chunk: dict) -> None:
+        for offset in range(len(chunk["loss"])):
+            histories[first + offset + 1] = {key: chunk[key][offset] for key in chunk}
+
+    def snapshot(epoch: int, _last: dict) -> None:
+        # called between chunks, here after every epoch: the weights the diagnostics measured
+        weights_at[epoch] = trainer.weights.numpy()
+
+    result = trainer.fit(
+        seeds_of(params),
+        diagnostic_epochs=list(range(epochs + 1)),
+        on_progress=snapshot,
+        on_history=keep_history,
+    )
+    roles = [layer.role for layer in architecture.layers]
+    initial = architecture.layout.unflatten(weights_at[0])[0::2]
+    rows = []
+    for epoch, diagnostics in result.diagnostics.items():
+        rows += sigmoid_timeline.timeline_rows(
+            (depth, epsilon, learning_rate),
+            roles,
+            epoch,
+            architecture.layout.unflatten(weights_at[epoch])[0::2],
+            initial,
+            diagnostics.kernel_gradient_norm,
+            diagnostics.saturated_fraction,
+            histories.get(epoch),
+        )
+    learned = float(np.mean(result.history["accuracy"][-1] == 1.0))
+    print(
+        f"sigmoid_gate: depth {depth}, epsilon {epsilon:g}, learning rate {learning_rate:g}, "
+        f"{epochs} epochs: {learned:.2f} of {params.replicates} replicates learned",
+        flush=True,
+    )
+    return rows
+
+
+def timeline(root: Path, cells: list[tuple], out_dir: Path, figure_only: bool = False) -> None:
+    """Train every cell with params.yaml's seed, data and sigmoid variant; write the timeline
+    table into ``out_dir``, then draw its figure from it."""
+    table = out_dir / Path(sigmoid_timeline.TIMELINE).name
+    figure = out_dir / Path(sigmoid_timeline.TIMELINE_FIGURE).name
+    if figure_only:
+        sigmoid_timeline.draw_timeline(root, table, figure)
+        return
+    from or_gate.files.data import read_split
+    from or_gate.params import load_params, read_yaml
+    from or_gate.runtime import ParamsError, load_tensorflow
+
+    load_params(root / "params.yaml")  # one clear line if it is bad, before any training
+    document = read_yaml(root / "params.yaml", ParamsError)
+    every_params = [_cell_params(document, cell) for cell in cells]  # all checked first
+    prepared = root / "data" / "prepared"
+    load_tensorflow()
+    from or_gate.training import Splits
+
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    splits = Splits(*read_split(prepared / "train.csv"), *read_split(prepared / "validation.csv"))
+    rows = []
+    for params in every_params:
+        rows += _timeline_cell(params, splits)
+    write_csv(table, sigmoid_timeline.TIMELINE_COLUMNS, rows)
+    sigmoid_timeline.draw_timeline(root, table, figure)
+    print(f"sigmoid_gate: {len(rows)} rows -> {table} and {figure.name}")
+
+
+def timeline_cell(text: str) -> tuple:
+    """A ``--cell``: depth,epsilon,learning_rate,epochs."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 4:
+            raise ValueError
+        return (int(parts[0]), float(parts[1]), float(parts[2]), int(parts[3]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not depth,epsilon,learning_rate,epochs (for example 8,1e-9,0.001,400)"
+        ) from None
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python tools/sigmoid_gate.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("profile").add_argument("--sweep", required=True)
     commands.add_parser("predict")
     commands.add_parser("compare").add_argument("--sweeps", nargs="+", required=True)
+    timeline_command = commands.add_parser("timeline")
+    timeline_command.add_argument(
+        "--cell",
+        action="append",
+        type=timeline_cell,
+        help="depth,epsilon,learning_rate,epochs; repeat for more (default: TIMELINE_CELLS)",
+    )
+    timeline_command.add_argument("--out-dir", type=Path, default=None)
+    timeline_command.add_argument("--figure-only", action="store_true")
     args = parser.parse_args(argv)
     root = Path(".").resolve()
     if args.command == "profile":
         profile(root, args.sweep)
     elif args.command == "predict":
         predict(root)
-    else:
+    elif args.command == "compare":
         compare(root, args.sweeps)
+    else:
+        cells = args.cell or list(sigmoid_timeline.TIMELINE_CELLS)
+        out_dir = args.out_dir or root / Path(sigmoid_timeline.TIMELINE).parent
+        timeline(root, cells, out_dir, args.figure_only)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ write-up's sigmoid net at every depth the atlas ran (``gradient_profile``); the 
 a least-squares fit over the depths whose nets have not ignited (``NOT_IGNITED``). What does
 not: the cascade's two constants are the review's, not measured (the records are logged at
 epochs 0, 1, 2, 4, ..., too coarse to time one layer's saturation); the grid tests them too.
+``tools/analysis/sigmoid_timeline.py`` measured them afterwards, at every epoch.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ import numpy as np
 AFTER_PHASE_A = 16  # a logged epoch (log-spaced) just after phase A
 NOT_IGNITED = range(8, 21)  # depths whose first hidden layer never learns at epsilon 1e-7
 PHASE_A_EPOCHS, EPOCHS_PER_LAYER, AT_LEARNING_RATE = 35.0, 17.0, 1e-3  # the review's
+# the review's phase A: the gradient then falls 0.8 decades a layer; upper weights near 0.55
+DECADES_PER_LAYER_AFTER_PHASE_A, UPPER_WEIGHTS_AFTER_PHASE_A = 0.8, 0.55
+KERAS_EPSILON = 1e-7  # what train.epsilon: null leaves Adam with
 # The grid the prediction is registered for (docs/fixes.md): Keras' default epsilon is 1e-7.
 EPSILONS = (1e-3, 1e-5, 1e-7, 1e-9, 1e-11, 1e-13, 1e-15)
 EPOCHS = (100, 200, 400, 800)

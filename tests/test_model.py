@@ -395,3 +395,18 @@ def test_sign_flipping_refuses_a_residual_net():
     with pytest.raises(ValueError) as refused:
         sign_flipped(residual, stacked_initial_weights(residual, [1]), UNEVEN_ROWS)
     assert str(refused.value) == "sign flipping is for plain layers, not residual ones"
+
+
+def test_an_initializer_keras_refuses_is_named_in_one_line():
+    """params.yaml's schema refuses such values first (tests/test_params.py); the library
+    still names one it is handed directly, not Keras' traceback."""
+    from or_gate.model import keras_initializer
+    from or_gate.runtime import ParamsError
+
+    spec = Initializer.of({"name": "variance_scaling", "mode": "fan_sideways"})
+    with pytest.raises(ParamsError) as refused:
+        keras_initializer(spec)
+    message = str(refused.value)
+    assert message.startswith(f"params.yaml: initializer {spec}: ")
+    assert "fan_sideways" in message
+    assert "\n" not in message

@@ -23,6 +23,9 @@ import pytest
         ("relu", "rai", True, True),
         ("relu", "rai", False, False),
         ("relu", "he_normal", True, False),  # the first skip adds the inputs themselves
+        # constant hidden layers draw no seed: the output layer takes the second seed
+        ("tanh", "zeros", False, True),
+        ("relu", {"name": "constant", "value": 0.1}, False, True),
     ],
 )
 def test_initial_weights_equal_what_build_model_draws(

@@ -437,3 +437,25 @@ def test_adams_epsilon_reaches_training_as_keras_fit_applies_it():
         ours = architecture.layout.unflatten(stacked.weights[k])
         for ours_w, keras_w in zip(ours, weights, strict=True):
             np.testing.assert_allclose(ours_w, keras_w, atol=WEIGHT_TOLERANCE, rtol=0)
+
+
+def test_the_trainer_computes_in_float32_whatever_types_it_is_given():
+    """float64 rows, labels and starting weights (NumPy's default, as a caller may pass them)
+    train exactly as their float32 values do: the trainer computes in float32, as Keras does."""
+    architecture = Architecture(depth=2, width=2, activation="sigmoid", initializer="uniform")
+    x, y = or_rows(12, seed=4)
+    seeds = [3, 4]
+    start = stacked_initial_weights(architecture, seeds)  # float32
+    settings = train_settings(epochs=3, learning_rate=0.01)
+    as_32 = [np.asarray(a, np.float32) for a in (x[:10], y[:10], x[10:], y[10:])]
+    as_64 = [np.asarray(a, np.float64) for a in as_32]
+
+    single = StackedTrainer(architecture, start, Splits(*as_32), settings).fit(seeds)
+    double = StackedTrainer(architecture, start.astype(np.float64), Splits(*as_64), settings)
+    assert double.weights.dtype == "float32"
+    trained = double.fit(seeds)
+
+    assert trained.weights.dtype == np.float32
+    np.testing.assert_array_equal(trained.weights, single.weights)
+    for key, values in single.history.items():
+        np.testing.assert_array_equal(trained.history[key], values)

@@ -459,3 +459,23 @@ def test_the_trainer_computes_in_float32_whatever_types_it_is_given():
     np.testing.assert_array_equal(trained.weights, single.weights)
     for key, values in single.history.items():
         np.testing.assert_array_equal(trained.history[key], values)
+
+
+def test_the_trainer_chunks_its_epochs_as_the_memory_plan_counts_them(monkeypatch):
+    """The row orders of a chunk are planned for (steps x batch) padded rows: 10 rows in
+    batches of 4 are 12. With room for the orders of 3 epochs of 2 replicates x 12 rows (8
+    bytes an index, the int32 orders and their transposed copy), chunks are 3 epochs long,
+    and training in them gives what one chunk does."""
+    import or_gate.plan
+
+    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
+    x, y = or_rows(10, seed=6)
+    seeds = [1, 2]
+    start = stacked_initial_weights(architecture, seeds)
+    settings = train_settings(epochs=7, batch_size=4, learning_rate=0.01)
+    whole = StackedTrainer(architecture, start, Splits(x, y, x[:2], y[:2]), settings)
+    monkeypatch.setattr(or_gate.plan, "ORDER_BYTES", 3 * 8 * 2 * 12)
+    chunked = StackedTrainer(architecture, start, Splits(x, y, x[:2], y[:2]), settings)
+
+    assert (whole.chunk_epochs, chunked.chunk_epochs) == (CHUNK_EPOCHS, 3)
+    np.testing.assert_array_equal(chunked.fit(seeds).weights, whole.fit(seeds).weights)

@@ -479,3 +479,27 @@ def test_the_trainer_chunks_its_epochs_as_the_memory_plan_counts_them(monkeypatc
 
     assert (whole.chunk_epochs, chunked.chunk_epochs) == (CHUNK_EPOCHS, 3)
     np.testing.assert_array_equal(chunked.fit(seeds).weights, whole.fit(seeds).weights)
+
+
+def test_every_epoch_of_a_chunk_is_in_the_history_when_an_epoch_is_one_step(monkeypatch):
+    """Full-batch training: one step an epoch, so a chunk (3 epochs here: progress is reported
+    every 3 of 30) has more epochs than steps. Its history holds every epoch, as chunks of one
+    epoch each record them."""
+    import or_gate.plan
+
+    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
+    x, y = or_rows(10, seed=8)
+    seeds = [1, 2]
+    start = stacked_initial_weights(architecture, seeds)
+    settings = train_settings(epochs=30, batch_size=10, learning_rate=0.05)
+    data = Splits(x, y, x[:3], y[:3])
+    together = StackedTrainer(architecture, start, data, settings)
+    monkeypatch.setattr(or_gate.plan, "ORDER_BYTES", 8 * 2 * 10)  # room for one epoch
+    one_by_one = StackedTrainer(architecture, start, data, settings)
+    assert (together.steps, one_by_one.chunk_epochs) == (1, 1)
+
+    expected = one_by_one.fit(seeds).history
+    for key, values in together.fit(seeds).history.items():
+        assert values.shape == (30, 2)
+        np.testing.assert_array_equal(values, expected[key])
+    assert len(set(expected["loss"][:, 0])) == 30  # every epoch a loss of its own

@@ -32,9 +32,11 @@ from helpers import or_rows, train_settings
 WEIGHT_TOLERANCE = 1e-6
 
 
-def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[list, dict]:
+def fit_alone_with_keras(
+    architecture, seed, data: Splits, settings, shuffle: bool = True
+) -> tuple[list, dict]:
     """One replicate trained by keras.Model.fit, one epoch per call, rows in the order
-    default_rng(seed) shuffles them each epoch."""
+    default_rng(seed) shuffles them each epoch (``shuffle=False``: in their order)."""
     model = build_model(architecture)
     model.set_weights(initial_weights(architecture, seed))
     config = {"learning_rate": settings.learning_rate}
@@ -48,7 +50,7 @@ def fit_alone_with_keras(architecture, seed, data: Splits, settings) -> tuple[li
     rng = np.random.default_rng(seed)
     history: dict[str, list] = {}
     for _ in range(settings.epochs):
-        order = rng.permutation(len(data.x_train))
+        order = rng.permutation(len(data.x_train)) if shuffle else slice(None)
         epoch = model.fit(
             data.x_train[order],
             data.y_train[order],
@@ -463,21 +465,22 @@ def test_the_trainer_computes_in_float32_whatever_types_it_is_given():
 
 def test_the_trainer_chunks_its_epochs_as_the_memory_plan_counts_them(monkeypatch):
     """The row orders of a chunk are planned for (steps x batch) padded rows: 10 rows in
-    batches of 4 are 12. With room for the orders of 3 epochs of 2 replicates x 12 rows (8
-    bytes an index, the int32 orders and their transposed copy), chunks are 3 epochs long,
-    and training in them gives what one chunk does."""
+    batches of 4 are 12. With room for the orders of 2 epochs of 2 replicates x 12 rows (8
+    bytes an index, the int32 orders and their transposed copy), chunks are 2 epochs long
+    (progress, every 3 epochs of 30, cuts them too), and training in them gives what longer
+    chunks do."""
     import or_gate.plan
 
     architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
     x, y = or_rows(10, seed=6)
     seeds = [1, 2]
     start = stacked_initial_weights(architecture, seeds)
-    settings = train_settings(epochs=7, batch_size=4, learning_rate=0.01)
+    settings = train_settings(epochs=30, batch_size=4, learning_rate=0.01)
     whole = StackedTrainer(architecture, start, Splits(x, y, x[:2], y[:2]), settings)
-    monkeypatch.setattr(or_gate.plan, "ORDER_BYTES", 3 * 8 * 2 * 12)
+    monkeypatch.setattr(or_gate.plan, "ORDER_BYTES", 2 * 8 * 2 * 12)
     chunked = StackedTrainer(architecture, start, Splits(x, y, x[:2], y[:2]), settings)
 
-    assert (whole.chunk_epochs, chunked.chunk_epochs) == (CHUNK_EPOCHS, 3)
+    assert (whole.chunk_epochs, chunked.chunk_epochs) == (CHUNK_EPOCHS, 2)
     np.testing.assert_array_equal(chunked.fit(seeds).weights, whole.fit(seeds).weights)
 
 
@@ -503,3 +506,46 @@ def test_every_epoch_of_a_chunk_is_in_the_history_when_an_epoch_is_one_step(monk
         assert values.shape == (30, 2)
         np.testing.assert_array_equal(values, expected[key])
     assert len(set(expected["loss"][:, 0])) == 30  # every epoch a loss of its own
+
+
+def test_unshuffled_replicates_train_on_the_rows_in_order_as_keras_fit_without_shuffle():
+    x, y = or_rows(14, seed=9)
+    data = Splits(x[:12], y[:12], x[12:], y[12:])
+    settings = train_settings(epochs=3, batch_size=3, learning_rate=0.01)
+    architecture = Architecture(2, 2, "sigmoid", "uniform")
+    seeds = [5, 6]
+    start = stacked_initial_weights(architecture, seeds)
+    stacked = StackedTrainer(architecture, start, data, settings).fit(None)
+    for k, seed in enumerate(seeds):
+        weights, history = fit_alone_with_keras(architecture, seed, data, settings, shuffle=False)
+        ours = architecture.layout.unflatten(stacked.weights[k])
+        for ours_w, keras_w in zip(ours, weights, strict=True):
+            np.testing.assert_allclose(ours_w, keras_w, atol=WEIGHT_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(stacked.history["loss"][:, k], history["loss"], atol=1e-6)
+
+
+def test_the_helper_measures_its_epochs_weights_however_late_it_runs(monkeypatch):
+    """The helper thread measures a copy of epoch 0's weights; here it runs only after the
+    compiled loop has trained the first epoch, and still measures epoch 0."""
+    import threading
+
+    architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
+    x, y = or_rows(20, seed=3)
+    data, seeds = Splits(x[:16], y[:16], x[16:], y[16:]), [3, 4]
+    start = stacked_initial_weights(architecture, seeds)
+    trainer = StackedTrainer(architecture, start, data, train_settings(epochs=4))
+    before = trainer.diagnose()
+    trained_one_epoch, measure = threading.Event(), trainer.diagnose
+
+    def late(weights=None):
+        assert trained_one_epoch.wait(timeout=60)
+        return measure(weights)
+
+    monkeypatch.setattr(trainer, "diagnose", late)
+    result = trainer.fit(
+        seeds, diagnostic_epochs=[0], on_progress=lambda epoch, _: trained_one_epoch.set()
+    )
+    assert not np.array_equal(trainer.weights.numpy(), start)
+    np.testing.assert_array_equal(
+        result.diagnostics[0].kernel_gradient_norm, before.kernel_gradient_norm
+    )

@@ -177,9 +177,10 @@ def test_the_helper_thread_hands_over_what_synchronous_training_measures():
         seeds,
         diagnostic_epochs=[0, 2, 5],
         on_history=lambda first, chunk: chunks.append((first, chunk)),
-        on_diagnostics=lambda epoch, measured: handed.append(epoch),
+        on_diagnostics=lambda epoch, measured: handed.append((epoch, measured)),
     )
-    assert handed == [0, 2, 5] and list(result.diagnostics) == [0, 2, 5]
+    assert [epoch for epoch, _ in handed] == [0, 2, 5] and list(result.diagnostics) == [0, 2, 5]
+    assert all(measured is result.diagnostics[epoch] for epoch, measured in handed)
     after = trainer.diagnose()
     for field in ("kernel_gradient_norm", "dead_fraction", "blocked_fraction"):
         np.testing.assert_array_equal(getattr(result.diagnostics[0], field), getattr(before, field))

@@ -550,3 +550,24 @@ def test_the_helper_measures_its_epochs_weights_however_late_it_runs(monkeypatch
     np.testing.assert_array_equal(
         result.diagnostics[0].kernel_gradient_norm, before.kernel_gradient_norm
     )
+
+
+def test_the_helper_hands_over_history_in_epoch_order_however_long_a_handover_takes():
+    """One helper thread, so the records get their chunks in epoch order even when handing
+    one over takes longer than training the next."""
+    import time
+
+    architecture = Architecture(depth=1, width=2, activation="relu", initializer="he_normal")
+    x, y = or_rows(12, seed=2)
+    seeds = [1, 2]
+    start = stacked_initial_weights(architecture, seeds)
+    trainer = StackedTrainer(architecture, start, Splits(x, y, x[:2], y[:2]), train_settings())
+    received = []
+
+    def slow_first(first: int, chunk: dict) -> None:
+        if first == 0:
+            time.sleep(1.0)  # the loop trains and hands over the next epochs meanwhile
+        received.append(first)
+
+    trainer.fit(seeds, on_history=slow_first)
+    assert received == [0, 1, 2]

@@ -526,30 +526,57 @@ def test_unshuffled_replicates_train_on_the_rows_in_order_as_keras_fit_without_s
 
 
 def test_the_helper_measures_its_epochs_weights_however_late_it_runs(monkeypatch):
-    """The helper thread measures a copy of epoch 0's weights; here it runs only after the
-    compiled loop has trained the first epoch, and still measures epoch 0."""
+    """The helper thread measures a copy of each diagnostic epoch's weights; here it measures
+    epoch e only after the compiled loop has trained epoch e + 1, and still measures epoch e
+    (against a trainer stopped after e epochs)."""
     import threading
 
     architecture = Architecture(depth=2, width=2, activation="relu", initializer="he_normal")
     x, y = or_rows(20, seed=3)
     data, seeds = Splits(x[:16], y[:16], x[16:], y[16:]), [3, 4]
     start = stacked_initial_weights(architecture, seeds)
-    trainer = StackedTrainer(architecture, start, data, train_settings(epochs=4))
-    before = trainer.diagnose()
-    trained_one_epoch, measure = threading.Event(), trainer.diagnose
+
+    def trainer(epochs: int) -> StackedTrainer:
+        return StackedTrainer(architecture, start, data, train_settings(epochs=epochs))
+
+    two = trainer(2)
+    two.fit(seeds)
+    measured_at = {0: trainer(1).diagnose(), 2: two.diagnose()}
+    late_trainer, trained = trainer(4), {epoch: threading.Event() for epoch in range(1, 5)}
+    measure, waits = late_trainer.diagnose, iter([1, 3])  # epochs 0 and 2, each one epoch on
 
     def late(weights=None):
-        assert trained_one_epoch.wait(timeout=60)
+        assert trained[next(waits)].wait(timeout=60)
         return measure(weights)
 
-    monkeypatch.setattr(trainer, "diagnose", late)
+    monkeypatch.setattr(late_trainer, "diagnose", late)
+    result = late_trainer.fit(
+        seeds, diagnostic_epochs=[0, 2], on_progress=lambda epoch, _: trained[epoch].set()
+    )
+    for epoch, expected in measured_at.items():
+        np.testing.assert_array_equal(
+            result.diagnostics[epoch].kernel_gradient_norm, expected.kernel_gradient_norm
+        )
+
+
+def test_progress_reports_the_epochs_due_with_their_last_epochs_numbers():
+    """About ten progress epochs (every 3 of 25, and the last) and every diagnostic one, each
+    with its own epoch's history: the train stage prints them as they come."""
+    architecture = Architecture(depth=1, width=2, activation="sigmoid", initializer="uniform")
+    x, y = or_rows(12, seed=7)
+    seeds = [1, 2]
+    start = stacked_initial_weights(architecture, seeds)
+    settings = train_settings(epochs=25, learning_rate=0.05)
+    trainer = StackedTrainer(architecture, start, Splits(x, y, x[:3], y[:3]), settings)
+    reported = []
     result = trainer.fit(
-        seeds, diagnostic_epochs=[0], on_progress=lambda epoch, _: trained_one_epoch.set()
+        seeds, diagnostic_epochs=[0, 5], on_progress=lambda *call: reported.append(call)
     )
-    assert not np.array_equal(trainer.weights.numpy(), start)
-    np.testing.assert_array_equal(
-        result.diagnostics[0].kernel_gradient_norm, before.kernel_gradient_norm
-    )
+    assert [epoch for epoch, _ in reported] == [3, 5, 6, 9, 12, 15, 18, 21, 24, 25]
+    for epoch, last in reported:
+        assert set(last) == set(result.history)
+        for key, values in last.items():
+            np.testing.assert_array_equal(values, result.history[key][epoch - 1])
 
 
 def test_the_helper_hands_over_history_in_epoch_order_however_long_a_handover_takes():

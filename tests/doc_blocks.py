@@ -142,6 +142,8 @@ NOT_RUN = {
         "the page reports what it measured",
         "while read -r name; do": "needs mutants/ from a mutmut run and a "
         "names list; minutes to hours, one test run per mutant",
+        'own="tests/test_training.py tests/test_t': "needs mutants/ from a mutmut run and a "
+        "names list; hours: one training test run per mutant",
     },
     "docs/operations.md": {
         "dask scheduler --scheduler-file ~/schedu": "needs a Slurm cluster (sbatch); "

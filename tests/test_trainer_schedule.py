@@ -152,7 +152,7 @@ def test_the_helper_hands_over_history_in_epoch_order_however_long_a_handover_ta
 
     def slow_first(first: int, chunk: dict) -> None:
         if first == 0:
-            time.sleep(1.0)  # the loop trains and hands over the next epochs meanwhile
+            time.sleep(0.5)  # the loop trains and hands over the next epochs meanwhile
         received.append(first)
 
     trainer.fit(seeds, on_history=slow_first)

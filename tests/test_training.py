@@ -447,7 +447,7 @@ def test_unshuffled_replicates_train_on_the_rows_in_order_as_keras_fit_without_s
     data = Splits(x[:12], y[:12], x[12:], y[12:])
     settings = train_settings(epochs=3, batch_size=3, learning_rate=0.01)
     architecture = Architecture(2, 2, "sigmoid", "uniform")
-    seeds = [5, 6]
+    seeds = [5, 6]  # two: the stacked case, against one keras fit each
     start = stacked_initial_weights(architecture, seeds)
     stacked = StackedTrainer(architecture, start, data, settings).fit(None)
     for k, seed in enumerate(seeds):

@@ -161,11 +161,11 @@ def timeline(root: Path, cells: list[tuple], out_dir: Path, figure_only: bool = 
         sigmoid_timeline.draw_timeline(root, table, figure)
         return
     from or_gate.files.data import read_split
-    from or_gate.params import load_params, read_yaml
+    from or_gate.params import parse_params, read_yaml
     from or_gate.runtime import ParamsError, load_tensorflow
 
-    load_params(root / "params.yaml")  # one clear line if it is bad, before any training
     document = read_yaml(root / "params.yaml", ParamsError)
+    parse_params(document)  # one clear line if it is bad, before any training
     every_params = [_cell_params(document, cell) for cell in cells]  # all checked first
     prepared = root / "data" / "prepared"
     load_tensorflow()

@@ -240,25 +240,19 @@ def _against_the_review(cells: list[dict]) -> str:
     )
 
 
-def _against_the_gate(root: Path, cells: list[dict]) -> list[str]:
+def _against_the_gate(root: Path, measured_cells: list[tuple]) -> list[str]:
     """The first hidden layer's gradient after phase A, off Keras' epsilon, against the gate's
-    profile; and at Keras' epsilon, when that layer moves."""
+    profile; and at Keras' epsilon, when that layer moves. ``measured_cells``: (rows,
+    constants) of every cell, as ``_timeline_cells`` gives them."""
     from or_gate.files.tables import read_csv
 
     profile = read_csv(root / PROFILE, PROFILE_COLUMNS)
     at_profile = dict(zip(profile["depth"], profile["log10_rms_gradient"], strict=True))
-    table = read_csv(root / TIMELINE, TIMELINE_COLUMNS, text=("role",))
     lines = []
-    for c in cells:
+    for table, c in measured_cells:
         if c["epsilon"] == KERAS_EPSILON or c["depth"] not in at_profile:
             continue
-        rows = table[
-            (table["depth"] == c["depth"])
-            & (table["epsilon"] == c["epsilon"])
-            & (table["learning_rate"] == c["learning_rate"])
-            & (table["epoch"] == AFTER_PHASE_A)
-            & (table["layer"] == 1)
-        ]
+        rows = table[(table["epoch"] == AFTER_PHASE_A) & (table["layer"] == 1)]
         measured = float(np.log10(rows["rms_gradient"].iloc[0]))
         lines.append(
             f"At depth {c['depth']}, epsilon {c['epsilon']:g} and learning rate "
@@ -266,9 +260,8 @@ def _against_the_gate(root: Path, cells: list[dict]) -> list[str]:
             f"is 10^{measured:.2f}; the gate's profile, measured at Keras' epsilon "
             f"({KERAS_EPSILON:g}), gives 10^{at_profile[c['depth']]:.2f} at that depth."
         )
-    gated = sorted(
-        (c for c in cells if c["epsilon"] == KERAS_EPSILON), key=lambda c: c["bottom_over_epsilon"]
-    )
+    at_keras = [c for _, c in measured_cells if c["epsilon"] == KERAS_EPSILON]
+    gated = sorted(at_keras, key=lambda c: c["bottom_over_epsilon"])
     moves = ", ".join(
         f"{_number(c['first_hidden_moves'], 'd')} at depth {c['depth']} (its gradient "
         f"10^{c['bottom_over_epsilon']:+.2f} epsilon after phase A)"
@@ -280,6 +273,7 @@ def _against_the_gate(root: Path, cells: list[dict]) -> list[str]:
 
 def timeline_summary(root: Path) -> str:
     """The timeline's constants beside the model's, for docs/fixes.md."""
-    cells = [found for _, found in _timeline_cells(root, root / TIMELINE)]
+    measured_cells = _timeline_cells(root, root / TIMELINE)
+    cells = [found for _, found in measured_cells]
     lines = [*_constants_table(cells), "", _against_the_review(cells)]
-    return "\n".join([*lines, *_against_the_gate(root, cells)])
+    return "\n".join([*lines, *_against_the_gate(root, measured_cells)])

@@ -8,6 +8,7 @@ later commit.
 
 from __future__ import annotations
 
+import math
 import subprocess
 
 from or_gate.files.tables import read_csv, write_csv
@@ -88,3 +89,51 @@ def test_a_transition_outside_the_depths_run_is_a_miss_of_at_least_its_bound():
     assert sigmoid_gate._least_miss(row("<=3", 5)) == -2
     assert sigmoid_gate._bound_miss(row(">13", 11)) == "+3 or more"
     assert sigmoid_gate._bound_miss(row("<=3", 5)) == "-2 or less"
+
+
+def test_a_cell_whose_depths_have_a_gap_is_refused_naming_the_missing_depths():
+    from or_gate.runtime import DataError
+
+    import pandas as pd
+
+    predicted = pd.DataFrame(
+        {"epsilon": [1e-9], "epochs": [400], "learning_rate": [1e-3], "first_failing_depth": [8]}
+    )
+    # 12 fails first, but 11 was never run: the transition could be 11 or 12
+    measured = {(1e-9, 400, 1e-3): {9: 1.0, 10: 1.0, 12: 0.0, 13: 0.0}}
+    with pytest.raises(DataError, match=r"depths 11 not run between 9 and 13"):
+        sigmoid_gate.compare(measured, predicted)
+
+
+def test_the_gate_slope_is_fitted_within_each_budget_not_across_them(tmp_path):
+    import pandas as pd
+
+    for path in (sigmoid_gate.PREDICTIONS, sigmoid_gate.PROFILE):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes((REPO / path).read_bytes())
+    gated = read_csv(REPO / sigmoid_gate.PREDICTIONS, text=("limited_by",))
+    gated = gated[(gated["limited_by"] == "gate") & (gated["learning_rate"] == 3e-3)]
+    cells = pd.concat(  # the budgets at different epsilons, as the grid runs them
+        [
+            gated[(gated["epochs"] == 100) & gated["epsilon"].isin([1e-5, 1e-9])],
+            gated[(gated["epochs"] == 800) & gated["epsilon"].isin([1e-9, 1e-13])],
+        ]
+    )
+    assert len(cells) == 4, cells  # two budgets, two epsilons each, all gated
+    # one layer per two decades in each budget, the 800-epoch nets four layers deeper: one
+    # line through all four cells would say about one layer a decade
+    rows = [
+        (e, n, 3e-3, "1-30", str(int(10 + (-math.log10(e)) / 2 + (4 if n == 800 else 0))), 1, 0)
+        for e, n in zip(cells["epsilon"], cells["epochs"], strict=True)
+    ]
+    write_csv(tmp_path / "grid.csv", sigmoid_gate.GRID_COLUMNS, rows)
+    grid = read_csv(tmp_path / "grid.csv", text=("depths_run", "measured_first_failing_depth"))
+    said = sigmoid_gate._slope_sentence(tmp_path, grid)
+    assert "0.50 layers at 100 epochs" in said, said
+    assert "0.50 layers at 800 epochs" in said, said
+
+
+def test_the_committed_grid_figure_redraws_from_its_committed_table(tmp_path):
+    out = tmp_path / "sigmoid_grid.png"
+    sigmoid_gate.draw_grid(REPO, REPO / sigmoid_gate.GRID, out)
+    assert out.read_bytes() == (REPO / sigmoid_gate.GRID_FIGURE).read_bytes()

@@ -4,6 +4,7 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py profile --sweep atlas  # plots/sigmoid_gate/gradient_profile.csv
     python tools/sigmoid_gate.py predict  # docs/registered/sigmoid_critical_depth.csv
     python tools/sigmoid_gate.py compare --sweeps gate_e3 gate_e5 ...  # plots/sigmoid_grid/
+    python tools/sigmoid_gate.py compare --figure-only  # redraw its figure from its table
     python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
     python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
     python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell
@@ -77,7 +78,8 @@ def compare(root: Path, sweeps: list[str]) -> None:
     predicted = read_csv(root / sigmoid_gate.PREDICTIONS)
     rows = sigmoid_gate.compare(measured, predicted)
     write_csv(root / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, rows)
-    print(f"sigmoid_gate: {len(rows)} cells of the grid -> {sigmoid_gate.GRID}")
+    sigmoid_gate.draw_grid(root, root / sigmoid_gate.GRID, root / sigmoid_gate.GRID_FIGURE)
+    print(f"sigmoid_gate: {len(rows)} cells of the grid -> {sigmoid_gate.GRID} and .png")
 
 
 def _cell_params(document: dict, cell: tuple):
@@ -201,7 +203,9 @@ def main(argv: list[str]) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("profile").add_argument("--sweep", required=True)
     commands.add_parser("predict")
-    commands.add_parser("compare").add_argument("--sweeps", nargs="+", required=True)
+    compare_command = commands.add_parser("compare")
+    compare_command.add_argument("--sweeps", nargs="+")
+    compare_command.add_argument("--figure-only", action="store_true")
     timeline_command = commands.add_parser("timeline")
     timeline_command.add_argument(
         "--cell",
@@ -217,7 +221,12 @@ def main(argv: list[str]) -> None:
         profile(root, args.sweep)
     elif args.command == "predict":
         predict(root)
+    elif args.command == "compare" and args.figure_only:  # redrawn from the committed table
+        table = root / sigmoid_gate.GRID
+        sigmoid_gate.draw_grid(root, table, root / sigmoid_gate.GRID_FIGURE)
     elif args.command == "compare":
+        if not args.sweeps:
+            parser.error("compare needs --sweeps NAME ... (or --figure-only)")
         compare(root, args.sweeps)
     else:
         cells = args.cell or list(sigmoid_timeline.TIMELINE_CELLS)

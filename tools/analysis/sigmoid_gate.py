@@ -157,6 +157,7 @@ def summary(root: Path) -> str:
 
 
 GRID = "plots/sigmoid_grid/sigmoid_grid.csv"
+GRID_FIGURE = "plots/sigmoid_grid/sigmoid_grid.png"
 GRID_COLUMNS = (
     "epsilon",
     "epochs",
@@ -189,6 +190,15 @@ def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
         forecast = int(at["first_failing_depth"].iloc[0])
         found = first_failing(by_depth)
         depths = sorted(by_depth)
+        missing = sorted(set(range(depths[0], depths[-1] + 1)) - set(depths))
+        if missing:  # a first failing depth after a gap is only known to lie within it
+            from or_gate.runtime import DataError
+
+            raise DataError(
+                f"epsilon {epsilon:g}, {epochs} epochs, learning rate {learning_rate:g}: "
+                f"depths {', '.join(map(str, missing))} not run between {depths[0]} and "
+                f"{depths[-1]}; a cell's depths must be consecutive (run the missing ones)"
+            )
         if found is None:  # every depth run learned: the transition is deeper
             measured, miss = f">{depths[-1]}", ""
         elif found == depths[0]:  # the shallowest depth run failed already
@@ -198,6 +208,59 @@ def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
         run = f"{depths[0]}-{depths[-1]}"
         rows.append((epsilon, epochs, learning_rate, run, measured, forecast, miss))
     return rows
+
+
+def draw_grid(root: Path, table_path: Path, path: Path) -> None:
+    """The first failing depth against epsilon, one panel per learning rate, one colour per
+    budget: registered (dashed, open) beside measured (solid, filled); a triangle is a bound
+    (the transition lies beyond the depths run, in the direction it points)."""
+    from or_gate.figures import new_figure, save_figure
+    from or_gate.files.tables import read_csv
+
+    from matplotlib.lines import Line2D
+
+    grid = read_csv(table_path, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+    predicted = read_csv(root / PREDICTIONS)
+    figure, axes = new_figure(1, len(LEARNING_RATES), (10, 4.2), sharey=True, squeeze=False)
+    figure.set_layout_engine("constrained")
+    colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"]  # Okabe-Ito: tell budgets apart
+    for axis, learning_rate in zip(axes[0], LEARNING_RATES, strict=True):
+        for colour, epochs in zip(colours, EPOCHS, strict=True):
+            cell = np.isclose(predicted["learning_rate"], learning_rate, rtol=1e-9, atol=0)
+            forecast = predicted[cell & (predicted["epochs"] == epochs)].sort_values("epsilon")
+            x = -np.log10(forecast["epsilon"].to_numpy(float))
+            axis.plot(x, forecast["first_failing_depth"], "--", color=colour, lw=1, marker="o",
+                      mfc="none", ms=4)  # fmt: skip
+            cell = np.isclose(grid["learning_rate"], learning_rate, rtol=1e-9, atol=0)
+            ran = grid[cell & (grid["epochs"] == epochs)].sort_values("epsilon")
+            if ran.empty:
+                continue
+            found = ran["measured_first_failing_depth"]
+            known = ran[found.str.isdigit()]
+            axis.plot(-np.log10(known["epsilon"].to_numpy(float)),
+                      known["measured_first_failing_depth"].astype(int), "-o", color=colour,
+                      lw=1.6, ms=5, label=f"{epochs} epochs")  # fmt: skip
+            for bound, marker, step in ((">", "^", 1), ("<=", "v", 0)):
+                beyond = ran[found.str.startswith(bound)]
+                depth = beyond["measured_first_failing_depth"].str.lstrip("<=>").astype(int)
+                axis.plot(-np.log10(beyond["epsilon"].to_numpy(float)), depth + step, marker,
+                          color=colour, ms=7, ls="none")  # fmt: skip
+        axis.set_xticks([-math.log10(e) for e in EPSILONS], [f"{e:g}" for e in EPSILONS])
+        axis.set_xlabel("Adam's epsilon")
+        axis.set_title(f"learning rate {learning_rate:g}", fontsize=10)
+        axis.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("first failing depth (success below 1/2)")
+    key = [
+        Line2D([], [], color=colour, marker="o", label=f"{epochs} epochs")
+        for colour, epochs in zip(colours, EPOCHS, strict=True)
+    ]
+    key += [
+        Line2D([], [], color="grey", ls="--", marker="o", mfc="none", label="registered"),
+        Line2D([], [], color="grey", marker="^", ls="none", label="deeper than run"),
+        Line2D([], [], color="grey", marker="v", ls="none", label="at or above the shallowest"),
+    ]
+    axes[0, 0].legend(handles=key, fontsize=8, loc="upper left")
+    save_figure(figure, path)
 
 
 def _least_miss(row) -> int:
@@ -263,23 +326,31 @@ def grid_summary(root: Path) -> str:
 
 
 def _slope_sentence(root: Path, grid) -> str:
-    """The gate's own claim, layers per decade of epsilon, against the cells it limits."""
+    """The gate's own claim, layers per decade of epsilon, against the cells it limits: one
+    slope per budget and learning rate (the transition's level differs between them)."""
     from or_gate.files.tables import read_csv
 
     predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
     gated = predicted[predicted["limited_by"] == "gate"][["epsilon", "epochs", "learning_rate"]]
     cells = grid.merge(gated, on=["epsilon", "epochs", "learning_rate"])
     cells = cells[cells["measured_first_failing_depth"].str.isdigit()]
-    if len(cells) < 2:
+    slopes = []
+    for (learning_rate, epochs), at in cells.groupby(["learning_rate", "epochs"]):
+        if len(at) < 2:
+            continue
+        decades = -np.log10(at["epsilon"].to_numpy(float))
+        depths = at["measured_first_failing_depth"].astype(int).to_numpy()
+        slopes.append(
+            f"{np.polyfit(decades, depths, 1)[0]:.2f} layers at {epochs} epochs and learning rate "
+            f"{learning_rate:g} ({len(at)} cells, epsilon {at['epsilon'].max():g} to "
+            f"{at['epsilon'].min():g})"
+        )
+    if not slopes:
         return ""
-    decades = -np.log10(cells["epsilon"].to_numpy(float))
-    depths = cells["measured_first_failing_depth"].astype(int).to_numpy()
-    slope = np.polyfit(decades, depths, 1)[0]
     gate = Gate.committed(root)
     return (
-        f"Where the gate is the predicted limit ({len(cells)} cells, epsilon "
-        f"{cells['epsilon'].max():g} to {cells['epsilon'].min():g}), the measured transition "
-        f"moves {slope:.2f} layers per decade of epsilon; the gate says "
-        f"{1 / gate.decades_per_layer:.2f} (one layer per {gate.decades_per_layer:.2f} "
-        "decades of the bottom gradient)."
+        "Where the gate is the predicted limit and the transition lies within the depths run, "
+        f"the measured transition moves per decade of epsilon {'; '.join(slopes)}. The gate "
+        f"says {1 / gate.decades_per_layer:.2f} layers (one layer per "
+        f"{gate.decades_per_layer:.2f} decades of the bottom gradient)."
     )

@@ -318,3 +318,24 @@ def test_the_default_dvc_remote_is_read_whole_however_long_its_url(tmp_path):
     assert dvc_default_remote(tmp_path) is None
     run(["dvc", "remote", "add", "-d", "store", url], tmp_path)
     assert dvc_default_remote(tmp_path) == url
+
+
+def test_a_sweep_run_again_with_more_values_grows_and_another_commit_starts_afresh(tmp_path):
+    from tools.analysis import grid
+
+    commit, later = "a" * 40, "b" * 40
+    first = grid.cells("atlas", commit, ["depth=1,2"])
+    record = grid.Record.for_run(tmp_path, "atlas", commit, first)
+    record.cells[first[0].name].state = "done"
+    record.save(tmp_path)
+
+    more = grid.cells("atlas", commit, ["depth=2,3"])  # one cell again, one new
+    grown = grid.Record.for_run(tmp_path, "atlas", commit, more)
+    names = {c.name for c in first} | {c.name for c in more}
+    assert set(grown.cells) == names and len(names) == 3  # the report draws depths 1, 2, 3
+    assert grown.cells[first[0].name].state == "done"  # what ran is not run again
+
+    elsewhere = grid.Record.for_run(
+        tmp_path, "atlas", later, grid.cells("atlas", later, ["depth=3"])
+    )
+    assert elsewhere.commit == later and len(elsewhere.cells) == 1  # that commit's cells only

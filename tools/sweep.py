@@ -12,7 +12,8 @@ the Dask worker that runs it, then shares it: its models to the DVC remote, its 
 git remote (``tools/analysis/cluster.py``). With no scheduler it starts a local cluster of one
 worker per core that shares this repository and its DVC cache directly; given a scheduler, the
 workers use the repository's ``origin`` and its default DVC remote. Cells already pushed are
-skipped, so rerunning the command after a crash runs only what is missing; a failed cell is
+skipped, so rerunning the command after a crash runs only what is missing; rerun with more
+values under the same name and the sweep grows (from the same commit). A failed cell is
 reported with its error and never pushed. It refuses, one line each, uncommitted changes, a
 missing or unreachable remote, and a worker whose installed packages are not the commit's pins.
 
@@ -43,11 +44,7 @@ def start(args) -> None:
     local = not (args.scheduler or args.scheduler_file)
     origin, dvc_remote = cluster.remotes(root, local, commit)
     cells = grid.cells(args.name, commit, args.set)
-    record = grid.Record.load(root, args.name)
-    if record is None or record.commit != commit or set(record.cells) != {c.name for c in cells}:
-        record = grid.Record(
-            args.name, commit, {c.name: grid.CellRecord(list(c.overrides)) for c in cells}
-        )
+    record = grid.Record.for_run(root, args.name, commit, cells)
     record.origin = origin
     pushed = cluster.pushed_cells(root, origin, commit)
     for cell in cells:
@@ -55,8 +52,9 @@ def start(args) -> None:
             record.cells[cell.name].state = "skipped"  # pushed before: nothing to run
     record.save(root)
     todo = [c for c in cells if record.cells[c.name].state not in ("done", "skipped")]
+    grown = f" (the sweep has {len(record.cells)})" if len(record.cells) > len(cells) else ""
     print(
-        f"sweep {args.name}: {len(cells)} cells of commit {commit[:8]}, "
+        f"sweep {args.name}: {len(cells)} cells of commit {commit[:8]}{grown}, "
         f"{len(cells) - len(todo)} already pushed, {len(todo)} to run"
     )
     if not todo:
@@ -81,16 +79,14 @@ def start(args) -> None:
 
     started = time.monotonic()
     cluster.drive(client, root, record, cells, spec_of)
-    counts = record.counts()
+    states = [record.cells[c.name].state for c in cells]  # this run's cells
+    finished, failed_count = sum(s in ("done", "skipped") for s in states), states.count("failed")
     print(
-        f"sweep {args.name}: {counts['done'] + counts['skipped']} of {len(cells)} done in "
-        f"{time.monotonic() - started:.0f} s"
+        f"sweep {args.name}: {finished} of {len(cells)} done in {time.monotonic() - started:.0f} s"
     )
-    if counts["failed"]:
-        failed = [name for name, c in record.cells.items() if c.state == "failed"]
-        raise StageError(
-            f"{counts['failed']} cell(s) failed, none of them pushed: {failed[0]}, ..."
-        )
+    if failed_count:
+        failed = [c.name for c in cells if record.cells[c.name].state == "failed"]
+        raise StageError(f"{failed_count} cell(s) failed, none of them pushed: {failed[0]}, ...")
 
 
 def pinned_versions_at(root: Path, commit: str) -> dict[str, str]:

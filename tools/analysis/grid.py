@@ -129,5 +129,18 @@ class Record:
         cells = {name: CellRecord(**cell) for name, cell in document.pop("cells").items()}
         return cls(cells=cells, **document)
 
+    @classmethod
+    def for_run(cls, root: Path, sweep: str, commit: str, cells: list[Cell]) -> Record:
+        """The record a run of ``cells`` writes to. A run of the commit the sweep already ran
+        adds its cells to the sweep's (``-S 'depth=31,32'`` after ``-S 'depth=range(1,31)'``
+        grows the sweep, and its report draws all 32); a run of another commit starts the
+        sweep afresh, since its cells are experiments of that commit."""
+        record = cls.load(root, sweep)
+        if record is None or record.commit != commit:
+            record = cls(sweep, commit, {})
+        for cell in cells:
+            record.cells.setdefault(cell.name, CellRecord(list(cell.overrides)))
+        return record
+
     def counts(self) -> dict[str, int]:
         return {state: sum(c.state == state for c in self.cells.values()) for state in STATES}

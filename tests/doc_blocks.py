@@ -105,6 +105,8 @@ RUN_BY = {
         "python tools/sweep.py run --name input_l": "test_fixes",
         "python tools/sweep.py run --name sign_fl": "test_fixes",
         "python tools/sweep.py run --name atlas -": "test_fixes",
+    },
+    "docs/sigmoid.md": {
         "python tools/sweep.py run --name sigmoid": "test_fixes",
     },
     "docs/literature.md": {
@@ -127,7 +129,7 @@ RUN_BY = {
 
 # page -> {the first 40 characters of a block's first command: why no test can run it here}
 NOT_RUN = {
-    "docs/fixes.md": {
+    "docs/sigmoid.md": {
         "for cell in 1e-3:3,4,5,6,7 1e-5:4,5,6,7,": "seven sweeps, 35 cells: the sweep command "
         "it repeats runs in test_fixes, and compare's scoring in tests/test_registration.py",
         "python tools/sigmoid_gate.py timeline": "four cells, about 4 minutes of one core: "

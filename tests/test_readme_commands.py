@@ -221,13 +221,13 @@ def test_export_and_gate(fresh_copy, tmp_path):
 
 def test_fixes(fresh_copy):
     """docs/fixes.md: the sweeps of the fixes at depth 10 (widths 2 and 3), RAI without the
-    input layer, sign flipping, the atlas and the sigmoid scales, and docs/literature.md's
-    widths, each with its report (small: 8 or 2 replicates, fewer depths and widths)."""
+    input layer, sign flipping and the atlas; docs/sigmoid.md's sigmoid scales; and
+    docs/literature.md's widths, each with its report (small: 8 or 2 replicates, fewer depths and widths)."""
     repo = fresh_copy
     try:
         ours = [
             b
-            for page in ("docs/fixes.md", "docs/literature.md")
+            for page in ("docs/fixes.md", "docs/sigmoid.md", "docs/literature.md")
             for b in blocks(page)
             if RUN_BY[b.page].get(b.key[1]) == "test_fixes"
         ]

@@ -272,7 +272,7 @@ def _against_the_gate(root: Path, measured_cells: list[tuple]) -> list[str]:
 
 
 def timeline_summary(root: Path) -> str:
-    """The timeline's constants beside the model's, for docs/fixes.md."""
+    """The timeline's constants beside the model's, for docs/sigmoid.md."""
     measured_cells = _timeline_cells(root, root / TIMELINE)
     cells = [found for _, found in measured_cells]
     lines = [*_constants_table(cells), "", _against_the_review(cells)]

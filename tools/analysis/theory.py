@@ -19,7 +19,7 @@ depth 6 and not at 7. The model, as stated before the other scales were measured
    For the write-up's s = 0.05 that is 2.07 decades a layer.
 2. *Adam's epsilon.* Adam's step is lr * m / (sqrt(v) + epsilon). A weight whose gradient is
    far below epsilon (Keras: 1e-7) moves as under plain SGD with rate lr / epsilon, by
-   about lr * T * g / epsilon over T steps. Measured (``docs/fixes.md``): at depth 7,
+   about lr * T * g / epsilon over T steps. Measured (``docs/sigmoid.md``): at depth 7,
    epsilon 1e-11 makes the write-up's net train, epsilon 1e-3 makes depth 5 fail, and
    doubling the epochs moves the transition one layer deeper; read then as "the gradient at
    initialisation is the limit".
@@ -33,11 +33,11 @@ depth 6 and not at 7. The model, as stated before the other scales were measured
    B = (6.5 - 1) * attenuation_decades(s0). Training succeeds below L* and fails above it.
 
 The scales were predicted before they were measured (commits b89636d and 026599e stated
-them in ``docs/fixes.md``). **The model is refuted**: right at 0.01 (and at 0.05, where it is
+them in ``docs/sigmoid.md``). **The model is refuted**: right at 0.01 (and at 0.05, where it is
 fixed), wrong at 0.2, 0.5 and 1.0, where the measured transition stays at depth 7 (8 at 1.0).
 Step 1 is right (``tests/test_theory.py`` checks the attenuation against the network's own
 gradients); step 3's premise, that the gradient at initialisation limits depth, is not.
-``docs/fixes.md`` gives the numbers and what the measurements show instead.
+``docs/sigmoid.md`` gives the numbers and what the measurements show instead.
 """
 
 from __future__ import annotations

@@ -138,6 +138,9 @@ NOT_RUN = {
         "for eps in 1e-3 1e-5 1e-7 1e-9 1e-11 1e-": "fourteen sweeps, 70 cells: the sweep "
         "command they repeat runs in test_fixes, and compare's scoring in "
         "tests/test_registration.py",
+        "while read -r name eps depths epochs lr;": "45 runs, 214 cells, about 90 minutes of "
+        "two cores: the sweep command runs in test_fixes, a sweep's growth in "
+        "tests/test_sweep.py, and compare's scoring in tests/test_registration.py",
     },
     "docs/mutation.md": {
         "python -m pip install mutmut==3.8.1": "hours: mutmut runs the suite once per mutant; "

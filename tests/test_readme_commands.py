@@ -222,7 +222,8 @@ def test_export_and_gate(fresh_copy, tmp_path):
 def test_fixes(fresh_copy):
     """docs/fixes.md: the sweeps of the fixes at depth 10 (widths 2 and 3), RAI without the
     input layer, sign flipping and the atlas; docs/sigmoid.md's sigmoid scales; and
-    docs/literature.md's widths, each with its report (small: 8 or 2 replicates, fewer depths and widths)."""
+    docs/literature.md's widths, each with its report (small: 8 or 2 replicates, fewer depths
+    and widths)."""
     repo = fresh_copy
     try:
         ours = [

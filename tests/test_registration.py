@@ -13,6 +13,7 @@ import subprocess
 
 from or_gate.files.tables import read_csv, write_csv
 
+import numpy as np
 import pytest
 from helpers import REPO
 
@@ -69,11 +70,12 @@ def test_the_grid_is_compared_with_its_registered_cell_by_the_first_depth_below_
         (1e-9, 200, 1e-3): {8: 1.0, 9: 0.9},  # learns at every depth run: a bound
         (1e-11, 200, 1e-3): {8: 1.0},  # not registered: left out
     }
-    rows = sigmoid_gate.compare(measured, predicted)
-    assert rows == [
-        (1e-9, 200, 1e-3, "8-9", ">9", 8, ""),
-        (1e-7, 200, 1e-3, "7-8", "<=7", 7, ""),
-        (1e-5, 200, 1e-3, "4-7", 7, 6, 1),
+    collapsed = {cell: {d: d / 100 for d in by_depth} for cell, by_depth in measured.items()}
+    rows = sigmoid_gate.compare(measured, collapsed, predicted)
+    assert rows == [  # the collapse rate is the first failing depth's
+        (1e-9, 200, 1e-3, "8-9", ">9", 8, "", ""),
+        (1e-7, 200, 1e-3, "7-8", "<=7", 7, "", 0.07),
+        (1e-5, 200, 1e-3, "4-7", 7, 6, 1, 0.07),
     ]
 
 
@@ -102,15 +104,12 @@ def test_a_cell_whose_depths_have_a_gap_is_refused_naming_the_missing_depths():
     # 12 fails first, but 11 was never run: the transition could be 11 or 12
     measured = {(1e-9, 400, 1e-3): {9: 1.0, 10: 1.0, 12: 0.0, 13: 0.0}}
     with pytest.raises(DataError, match=r"depths 11 not run between 9 and 13"):
-        sigmoid_gate.compare(measured, predicted)
+        sigmoid_gate.compare(measured, measured, predicted)
 
 
 def test_the_gate_slope_is_fitted_within_each_budget_not_across_them(tmp_path):
     import pandas as pd
 
-    for path in (sigmoid_gate.PREDICTIONS, sigmoid_gate.PROFILE):
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_bytes((REPO / path).read_bytes())
     gated = read_csv(REPO / sigmoid_gate.PREDICTIONS, text=("limited_by",))
     gated = gated[(gated["limited_by"] == "gate") & (gated["learning_rate"] == 3e-3)]
     cells = pd.concat(  # the budgets at different epsilons, as the grid runs them
@@ -123,12 +122,10 @@ def test_the_gate_slope_is_fitted_within_each_budget_not_across_them(tmp_path):
     # one layer per two decades in each budget, the 800-epoch nets four layers deeper: one
     # line through all four cells would say about one layer a decade
     rows = [
-        (e, n, 3e-3, "1-30", str(int(10 + (-math.log10(e)) / 2 + (4 if n == 800 else 0))), 1, 0)
+        (e, n, 3e-3, "1-30", str(int(10 + -math.log10(e) / 2 + (4 if n == 800 else 0))), 1, 0, 1)
         for e, n in zip(cells["epsilon"], cells["epochs"], strict=True)
     ]
-    write_csv(tmp_path / "grid.csv", sigmoid_gate.GRID_COLUMNS, rows)
-    grid = read_csv(tmp_path / "grid.csv", text=("depths_run", "measured_first_failing_depth"))
-    said = sigmoid_gate._slope_sentence(tmp_path, grid)
+    said = sigmoid_gate._slope_sentence(tmp_path, _grid(tmp_path, rows))
     assert "0.50 layers at 100 epochs" in said, said
     assert "0.50 layers at 800 epochs" in said, said
 
@@ -137,3 +134,90 @@ def test_the_committed_grid_figure_redraws_from_its_committed_table(tmp_path):
     out = tmp_path / "sigmoid_grid.png"
     sigmoid_gate.draw_grid(REPO, REPO / sigmoid_gate.GRID, out)
     assert out.read_bytes() == (REPO / sigmoid_gate.GRID_FIGURE).read_bytes()
+
+
+def _grid(tmp_path, rows):
+    """A grid table of ``rows`` beside the committed predictions, profile and timeline."""
+    paths = (sigmoid_gate.PREDICTIONS, sigmoid_gate.PROFILE, "plots/sigmoid_gate/timeline.csv")
+    for path in (*paths, "data/prepared/train.csv"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes((REPO / path).read_bytes())
+    write_csv(tmp_path / "grid.csv", sigmoid_gate.GRID_COLUMNS, rows)
+    return read_csv(tmp_path / "grid.csv", text=("depths_run", "measured_first_failing_depth"))
+
+
+def test_the_budget_sentence_lists_keras_epsilon_s_transitions_in_budget_order(tmp_path):
+    grid = _grid(
+        tmp_path,
+        [  # rows as compare writes them: sorted by epsilon, not by budget
+            (1e-7, 800, 1e-3, "6-10", "9", 7, 2, 1.0),
+            (1e-7, 100, 1e-3, "2-6", "4", 4, 0, 0.0),
+            (1e-7, 400, 1e-3, "6-10", "8", 7, 1, 1.0),
+            (1e-9, 400, 1e-3, "6-10", "10", 8, 2, 1.0),  # not Keras' epsilon: left out
+        ],
+    )
+    said = sigmoid_gate._budget_sentence(grid)
+    assert said == (
+        "At Keras' epsilon (1e-07) the first failing depth is 4, 8, 9 at 100, 400, 800 epochs "
+        "with learning rate 0.001 (registered: 4, 7, 7)."
+    )
+
+
+def test_the_regime_sentence_counts_collapses_by_the_limit_the_registration_names(tmp_path):
+    grid = _grid(
+        tmp_path,
+        [
+            (1e-7, 200, 1e-3, "5-9", "7", 7, 0, 0.9),  # gate, collapsed
+            (1e-7, 400, 1e-3, "6-10", "8", 7, 1, 0.5),  # gate, half: not most
+            (1e-7, 100, 1e-3, "2-6", "4", 4, 0, 0.7),  # cascade, collapsed
+            (1e-9, 100, 1e-3, "2-6", "5", 4, 1, 0.1),  # cascade, started
+            (1e-7, 800, 1e-3, "6-10", ">10", 7, "", ""),  # no failing depth run: left out
+        ],
+    )
+    said = sigmoid_gate._regime_sentence(tmp_path, grid)
+    assert "in 1 of the 2 cells the registration says the gate limits" in said, said
+    assert "in 1 of the 2 cells the registration says the cascade limits" in said, said
+
+
+def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's "What held and what did not" reads the committed grid without
+    numbers of its own; each reading is checked here against the table it reads."""
+    grid = read_csv(
+        REPO / sigmoid_gate.GRID,
+        sigmoid_gate.GRID_COLUMNS,
+        text=("depths_run", "measured_first_failing_depth"),
+    )
+    predicted = read_csv(REPO / sigmoid_gate.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=["epsilon", "epochs", "learning_rate"])
+    assert len(cells) == len(predicted) == 56  # every registered cell is run
+    bounds = cells["measured_first_failing_depth"].str.contains("[<>]")
+    assert not bounds.any(), cells[bounds]  # every transition lies within the depths run
+    depth = cells["measured_first_failing_depth"].astype(int)
+
+    def at(epsilon, learning_rate=None, limit=None):
+        chosen = np.isclose(cells["epsilon"], epsilon)
+        if learning_rate is not None:
+            chosen &= np.isclose(cells["learning_rate"], learning_rate)
+        if limit is not None:
+            chosen &= cells["limited_by"] == limit
+        return cells[chosen].set_index(["learning_rate", "epochs"]), depth[chosen].to_numpy()
+
+    # the budget: at Keras' epsilon deeper from 200 to 400 epochs, then put
+    keras, found = at(1e-7, learning_rate=1e-3)
+    by_budget = dict(zip(keras.index.get_level_values("epochs"), found, strict=True))
+    assert by_budget[200] < by_budget[400] == by_budget[800]
+    # the regime: most nets collapsed at the first failing depth in most gate cells, the
+    # exceptions all at the smallest epsilons; most started in most cascade cells
+    collapsed = cells["collapse_rate_at_first_failing"] > 0.5
+    gate = cells["limited_by"] == "gate"
+    assert collapsed[gate].mean() > 0.5, cells[gate & ~collapsed]
+    assert (cells.loc[gate & ~collapsed, "epsilon"] <= 1e-9).all(), cells[gate & ~collapsed]
+    assert collapsed[~gate].mean() < 0.5, cells[~gate]
+    # outside the model: epsilon 1e-3 fails shallower than predicted everywhere
+    large, found = at(1e-3)
+    assert (found < large["predicted_first_failing_depth"].to_numpy()).all()
+    # the review's other report: at 1e-5, where the gate limits, shallower but at 800 epochs
+    small, found = at(1e-5, limit="gate")
+    shallower = found < small["predicted_first_failing_depth"].to_numpy()
+    longest = small.index.get_level_values("epochs") == 800
+    assert shallower[~longest].all() and not shallower[longest].any(), small

@@ -68,15 +68,17 @@ def compare(root: Path, sweeps: list[str]) -> None:
     """The grid's sweeps (each a depth range at some epsilon, epochs and learning rate)
     against the registered predictions."""
     measured: dict[tuple, dict[int, float]] = {}
+    collapsed: dict[tuple, dict[int, float]] = {}
     for name in sweeps:
         for experiment in cluster.sweep_experiments(root, name):
             train = experiment.params["train"]
             epsilon = train.get("epsilon") or sigmoid_gate.KERAS_EPSILON
             cell = (float(epsilon), int(train["epochs"]), float(train["learning_rate"]))
-            success = float(experiment.metrics[VARIANT]["success_rate"])
-            measured.setdefault(cell, {})[int(experiment.params["depth"])] = success
+            depth, metrics = int(experiment.params["depth"]), experiment.metrics[VARIANT]
+            measured.setdefault(cell, {})[depth] = float(metrics["success_rate"])
+            collapsed.setdefault(cell, {})[depth] = float(metrics["collapse_rate"])
     predicted = read_csv(root / sigmoid_gate.PREDICTIONS)
-    rows = sigmoid_gate.compare(measured, predicted)
+    rows = sigmoid_gate.compare(measured, collapsed, predicted)
     write_csv(root / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, rows)
     sigmoid_gate.draw_grid(root, root / sigmoid_gate.GRID, root / sigmoid_gate.GRID_FIGURE)
     print(f"sigmoid_gate: {len(rows)} cells of the grid -> {sigmoid_gate.GRID} and .png")

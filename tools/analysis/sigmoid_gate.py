@@ -42,7 +42,7 @@ PHASE_A_EPOCHS, EPOCHS_PER_LAYER, AT_LEARNING_RATE = 35.0, 17.0, 1e-3  # the rev
 # the review's phase A: the gradient then falls 0.8 decades a layer; upper weights near 0.55
 DECADES_PER_LAYER_AFTER_PHASE_A, UPPER_WEIGHTS_AFTER_PHASE_A = 0.8, 0.55
 KERAS_EPSILON = 1e-7  # what train.epsilon: null leaves Adam with
-# The grid the prediction is registered for (docs/fixes.md): Keras' default epsilon is 1e-7.
+# The grid the prediction is registered for (docs/sigmoid.md): Keras' default epsilon is 1e-7.
 EPSILONS = (1e-3, 1e-5, 1e-7, 1e-9, 1e-11, 1e-13, 1e-15)
 EPOCHS = (100, 200, 400, 800)
 LEARNING_RATES = (1e-3, 3e-3)
@@ -123,7 +123,7 @@ def predictions(gate: Gate) -> list[dict]:
 
 
 def summary(root: Path) -> str:
-    """The measured gate and the registered predictions, for docs/fixes.md."""
+    """The measured gate and the registered predictions, for docs/sigmoid.md."""
     from or_gate.files.tables import read_csv
 
     profile = read_csv(root / PROFILE, PROFILE_COLUMNS)
@@ -166,6 +166,7 @@ GRID_COLUMNS = (
     "measured_first_failing_depth",
     "predicted_first_failing_depth",
     "miss",
+    "collapse_rate_at_first_failing",  # the first failing depth's (empty if none was run)
 )
 
 
@@ -174,10 +175,13 @@ def first_failing(success_by_depth: dict[int, float]) -> int | None:
     return next((d for d in sorted(success_by_depth) if success_by_depth[d] < 0.5), None)
 
 
-def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
+def compare(
+    measured: dict[tuple, dict[int, float]], collapsed: dict[tuple, dict[int, float]], predicted
+) -> list[tuple]:
     """Rows of GRID_COLUMNS: ``measured`` maps (epsilon, epochs, learning rate) to the
-    sigmoid variant's success rate by depth; ``predicted`` is the registered table. A
-    transition outside the depths run is a bound (``<=3``, ``>7``) with no miss scored."""
+    sigmoid variant's success rate by depth, ``collapsed`` to its collapse rate (nets whose
+    output is constant: they never started learning); ``predicted`` is the registered table.
+    A transition outside the depths run is a bound (``<=3``, ``>7``) with no miss scored."""
     rows = []
     for (epsilon, epochs, learning_rate), by_depth in sorted(measured.items()):
         at = predicted[
@@ -200,13 +204,14 @@ def compare(measured: dict[tuple, dict[int, float]], predicted) -> list[tuple]:
                 f"{depths[-1]}; a cell's depths must be consecutive (run the missing ones)"
             )
         if found is None:  # every depth run learned: the transition is deeper
-            measured, miss = f">{depths[-1]}", ""
+            transition, miss = f">{depths[-1]}", ""
         elif found == depths[0]:  # the shallowest depth run failed already
-            measured, miss = f"<={found}", ""
+            transition, miss = f"<={found}", ""
         else:
-            measured, miss = found, found - forecast
+            transition, miss = found, found - forecast
+        collapse = "" if found is None else collapsed[(epsilon, epochs, learning_rate)][found]
         run = f"{depths[0]}-{depths[-1]}"
-        rows.append((epsilon, epochs, learning_rate, run, measured, forecast, miss))
+        rows.append((epsilon, epochs, learning_rate, run, transition, forecast, miss, collapse))
     return rows
 
 
@@ -254,11 +259,12 @@ def draw_grid(root: Path, table_path: Path, path: Path) -> None:
         Line2D([], [], color=colour, marker="o", label=f"{epochs} epochs")
         for colour, epochs in zip(colours, EPOCHS, strict=True)
     ]
-    key += [
-        Line2D([], [], color="grey", ls="--", marker="o", mfc="none", label="registered"),
-        Line2D([], [], color="grey", marker="^", ls="none", label="deeper than run"),
-        Line2D([], [], color="grey", marker="v", ls="none", label="at or above the shallowest"),
-    ]
+    key.append(Line2D([], [], color="grey", ls="--", marker="o", mfc="none", label="registered"))
+    if not grid["measured_first_failing_depth"].str.isdigit().all():  # bounds are drawn
+        key += [
+            Line2D([], [], color="grey", marker="^", ls="none", label="deeper than run"),
+            Line2D([], [], color="grey", marker="v", ls="none", label="at or above the shallowest"),
+        ]
     axes[0, 0].legend(handles=key, fontsize=8, loc="upper left")
     save_figure(figure, path)
 
@@ -288,8 +294,8 @@ def grid_summary(root: Path) -> str:
     grid = read_csv(root / GRID, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
     lines = [
         "| epsilon | epochs | learning rate | depths run | predicted first failing | "
-        "measured | miss |",
-        "|---|---|---|---|---|---|---|",
+        "measured | miss | collapsed there |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     scored = []
     for row in grid.sort_values(
@@ -301,7 +307,8 @@ def grid_summary(root: Path) -> str:
         lines.append(
             f"| {row.epsilon:g} | {row.epochs} | {row.learning_rate:g} | {row.depths_run} | "
             f"{row.predicted_first_failing_depth} | {row.measured_first_failing_depth} | "
-            f"{f'{int(row.miss):+d}' if known else _bound_miss(row)} |"
+            f"{f'{int(row.miss):+d}' if known else _bound_miss(row)} | "
+            f"{_share(row.collapse_rate_at_first_failing)} |"
         )
     exact = sum(miss == 0 for miss in scored)
     near = sum(abs(miss) <= 1 for miss in scored)
@@ -315,14 +322,67 @@ def grid_summary(root: Path) -> str:
         f"\n{len(grid)} of the {len(EPSILONS) * len(EPOCHS) * len(LEARNING_RATES)} registered "
         f"cells run; of the {len(scored)} whose transition lies within the depths run, "
         f"{exact} predicted exactly and {near} within one layer (`{GRID}`). "
-        f"{len(deeper)} transitions lie deeper than every depth run"
-        + (f", missed by {min(deeper_by):+d} layers or more" if deeper_by else "")
-        + f"; {len(shallower)} at or above the shallowest"
-        + (f", missed by {max(shallower_by):+d} or less" if shallower_by else "")
-        + "."
+        + (
+            f"{len(deeper)} transitions lie deeper than every depth run"
+            + (f", missed by {min(deeper_by):+d} layers or more" if deeper_by else "")
+            + f"; {len(shallower)} at or above the shallowest"
+            + (f", missed by {max(shallower_by):+d} or less" if shallower_by else "")
+            + "."
+            if len(bounds)
+            else "Every transition lies within the depths run."
+        )
     )
+    lines.append(_budget_sentence(grid))
+    lines.append(_regime_sentence(root, grid))
     lines.append(_slope_sentence(root, grid))
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
+
+
+def _share(value) -> str:
+    """A rate for the table; ``-`` where no depth run failed."""
+    return "-" if value != value or value == "" else f"{float(value):.2f}"  # NaN: not run
+
+
+def _budget_sentence(grid) -> str:
+    """At Keras' epsilon, the transition against the budget: the gate makes it a wall."""
+    parts = []
+    for learning_rate, at in grid[np.isclose(grid["epsilon"], KERAS_EPSILON)].groupby(
+        "learning_rate"
+    ):
+        at = at.sort_values("epochs")
+        parts.append(
+            f"{', '.join(at['measured_first_failing_depth'])} at "
+            f"{', '.join(map(str, at['epochs']))} epochs with learning rate {learning_rate:g} "
+            f"(registered: {', '.join(map(str, at['predicted_first_failing_depth']))})"
+        )
+    if not parts:
+        return ""
+    return f"At Keras' epsilon ({KERAS_EPSILON:g}) the first failing depth is {'; '.join(parts)}."
+
+
+def _regime_sentence(root: Path, grid) -> str:
+    """Which limit the nets at the first failing depth met: the gate's nets never start (their
+    output stays constant: collapsed), the cascade's start but do not finish in time."""
+    from or_gate.files.tables import read_csv
+
+    predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=["epsilon", "epochs", "learning_rate"])
+    cells = cells[cells["collapse_rate_at_first_failing"].notna()]
+    parts = []
+    for limit in ("gate", "cascade"):
+        rates = cells.loc[cells["limited_by"] == limit, "collapse_rate_at_first_failing"]
+        if len(rates):
+            parts.append(
+                f"in {int((rates > 0.5).sum())} of the {len(rates)} cells the registration says "
+                f"the {limit} limits"
+            )
+    if not parts:
+        return ""
+    return (
+        "At the first failing depth most nets collapsed (a constant output: they never "
+        f"started learning, as the gate says) {' and '.join(parts)}; elsewhere they started "
+        "but did not finish."
+    )
 
 
 def _slope_sentence(root: Path, grid) -> str:
@@ -348,9 +408,15 @@ def _slope_sentence(root: Path, grid) -> str:
     if not slopes:
         return ""
     gate = Gate.committed(root)
+    from .sigmoid_timeline import TIMELINE, _timeline_cells
+
+    timeline = [found["decades_per_layer"] for _, found in _timeline_cells(root, root / TIMELINE)]
     return (
         "Where the gate is the predicted limit and the transition lies within the depths run, "
         f"the measured transition moves per decade of epsilon {'; '.join(slopes)}. The gate "
         f"says {1 / gate.decades_per_layer:.2f} layers (one layer per "
-        f"{gate.decades_per_layer:.2f} decades of the bottom gradient)."
+        f"{gate.decades_per_layer:.2f} decades of the bottom gradient, the profile of nets that "
+        f"never started); the gradient's fall after phase A in the timeline "
+        f"({min(timeline):.2f} to {max(timeline):.2f} decades a layer) would say "
+        f"{1 / max(timeline):.2f} to {1 / min(timeline):.2f}."
     )

@@ -231,13 +231,13 @@ def draw_grid(root: Path, table_path: Path, path: Path) -> None:
     colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"]  # Okabe-Ito: tell budgets apart
     for axis, learning_rate in zip(axes[0], LEARNING_RATES, strict=True):
         for colour, epochs in zip(colours, EPOCHS, strict=True):
-            cell = np.isclose(predicted["learning_rate"], learning_rate, rtol=1e-9, atol=0)
-            forecast = predicted[cell & (predicted["epochs"] == epochs)].sort_values("epsilon")
+            rate = np.isclose(predicted["learning_rate"], learning_rate, rtol=1e-9, atol=0)
+            forecast = predicted[rate & (predicted["epochs"] == epochs)].sort_values("epsilon")
             x = -np.log10(forecast["epsilon"].to_numpy(float))
             axis.plot(x, forecast["first_failing_depth"], "--", color=colour, lw=1, marker="o",
                       mfc="none", ms=4)  # fmt: skip
-            cell = np.isclose(grid["learning_rate"], learning_rate, rtol=1e-9, atol=0)
-            ran = grid[cell & (grid["epochs"] == epochs)].sort_values("epsilon")
+            rate = np.isclose(grid["learning_rate"], learning_rate, rtol=1e-9, atol=0)
+            ran = grid[rate & (grid["epochs"] == epochs)].sort_values("epsilon")
             if ran.empty:
                 continue
             found = ran["measured_first_failing_depth"]

@@ -125,7 +125,9 @@ def test_the_gate_slope_is_fitted_within_each_budget_not_across_them(tmp_path):
         (e, n, 3e-3, "1-30", str(int(10 + -math.log10(e) / 2 + (4 if n == 800 else 0))), 1, 0, 1)
         for e, n in zip(cells["epsilon"], cells["epochs"], strict=True)
     ]
-    said = sigmoid_gate._slope_sentence(tmp_path, _grid(tmp_path, rows))
+    said = sigmoid_gate._slope_sentence(
+        tmp_path, sigmoid_gate.registered_cells(tmp_path, _grid(tmp_path, rows))
+    )
     assert "0.50 layers at 100 epochs" in said, said
     assert "0.50 layers at 800 epochs" in said, said
 
@@ -174,7 +176,7 @@ def test_the_regime_sentence_counts_collapses_by_the_limit_the_registration_name
             (1e-7, 800, 1e-3, "6-10", ">10", 7, "", ""),  # no failing depth run: left out
         ],
     )
-    said = sigmoid_gate._regime_sentence(tmp_path, grid)
+    said = sigmoid_gate._regime_sentence(sigmoid_gate.registered_cells(tmp_path, grid))
     assert "in 1 of the 2 cells the registration says the gate limits" in said, said
     assert "in 1 of the 2 cells the registration says the cascade limits" in said, said
 

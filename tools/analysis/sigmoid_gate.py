@@ -332,10 +332,19 @@ def grid_summary(root: Path) -> str:
             else "Every transition lies within the depths run."
         )
     )
+    cells = registered_cells(root, grid)
     lines.append(_budget_sentence(grid))
-    lines.append(_regime_sentence(root, grid))
-    lines.append(_slope_sentence(root, grid))
+    lines.append(_regime_sentence(cells))
+    lines.append(_slope_sentence(root, cells))
     return "\n".join(line for line in lines if line)
+
+
+def registered_cells(root: Path, grid):
+    """The grid's rows beside their registered predictions (``limited_by`` among them)."""
+    from or_gate.files.tables import read_csv
+
+    predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
+    return grid.merge(predicted, on=["epsilon", "epochs", "learning_rate"])
 
 
 def _share(value) -> str:
@@ -360,13 +369,10 @@ def _budget_sentence(grid) -> str:
     return f"At Keras' epsilon ({KERAS_EPSILON:g}) the first failing depth is {'; '.join(parts)}."
 
 
-def _regime_sentence(root: Path, grid) -> str:
+def _regime_sentence(cells) -> str:
     """Which limit the nets at the first failing depth met: the gate's nets never start (their
-    output stays constant: collapsed), the cascade's start but do not finish in time."""
-    from or_gate.files.tables import read_csv
-
-    predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
-    cells = grid.merge(predicted, on=["epsilon", "epochs", "learning_rate"])
+    output stays constant: collapsed), the cascade's start but do not finish in time.
+    ``cells``: ``registered_cells``."""
     cells = cells[cells["collapse_rate_at_first_failing"].notna()]
     parts = []
     for limit in ("gate", "cascade"):
@@ -385,14 +391,11 @@ def _regime_sentence(root: Path, grid) -> str:
     )
 
 
-def _slope_sentence(root: Path, grid) -> str:
+def _slope_sentence(root: Path, cells) -> str:
     """The gate's own claim, layers per decade of epsilon, against the cells it limits: one
-    slope per budget and learning rate (the transition's level differs between them)."""
-    from or_gate.files.tables import read_csv
-
-    predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
-    gated = predicted[predicted["limited_by"] == "gate"][["epsilon", "epochs", "learning_rate"]]
-    cells = grid.merge(gated, on=["epsilon", "epochs", "learning_rate"])
+    slope per budget and learning rate (the transition's level differs between them).
+    ``cells``: ``registered_cells``."""
+    cells = cells[cells["limited_by"] == "gate"]
     cells = cells[cells["measured_first_failing_depth"].str.isdigit()]
     slopes = []
     for (learning_rate, epochs), at in cells.groupby(["learning_rate", "epochs"]):

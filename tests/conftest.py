@@ -12,6 +12,20 @@ from helpers import MINI_PARAMS, REPO, SMALL_PARAMS, git_commit_all, make_small_
 
 environment.check_pinned()
 
+# The session-scoped copies of the pipeline, each with the xdist group its tests run in: a
+# copy takes 20-45 s to reproduce, so every test that uses one (directly or through another
+# fixture) runs on the one worker that built it (`--dist loadgroup`), never building it twice.
+SHARED_COPIES = {"mini_repo": "mini", "reproduced_repo": "reproduced"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = getattr(item, "fixturenames", ())
+        for fixture, group in SHARED_COPIES.items():
+            if fixture in uses:
+                item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture()
 def raw() -> dict:

@@ -16,10 +16,11 @@ from helpers import REPO, git_commit_all, quiet_env, run
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
 
 
-@pytest.fixture()
-def gated(tmp_path) -> Path:
-    """A repository whose committed metrics and summaries are the project's committed ones."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="session")
+def committed_baseline(tmp_path_factory) -> Path:
+    """A repository whose committed metrics and summaries are the project's committed ones
+    (built once: `dvc init` costs more than the gate; tests get copies)."""
+    repo = tmp_path_factory.mktemp("gated") / "repo"
     (repo / "metrics").mkdir(parents=True)
     for variant in VARIANTS:
         shutil.copy(REPO / "metrics" / f"{variant}.json", repo / "metrics")
@@ -32,6 +33,12 @@ def gated(tmp_path) -> Path:
     run(["dvc", "init", "-q"], repo)
     git_commit_all(repo, "baseline")
     return repo
+
+
+@pytest.fixture()
+def gated(committed_baseline, tmp_path) -> Path:
+    """A copy of the committed baseline of this test's own, to edit."""
+    return shutil.copytree(committed_baseline, tmp_path / "repo", symlinks=True)
 
 
 def gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

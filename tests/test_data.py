@@ -164,7 +164,6 @@ def prepared(reproduced_repo):
     }
 
 
-@pytest.mark.xdist_group("reproduced")
 def test_prepared_splits_partition_the_raw_rows_in_order(prepared, reproduced_repo):
     raw = read_raw(reproduced_repo / "data/raw" / TRAIN_FILE).astype(np.float32)
     split = load_params(reproduced_repo / "params.yaml").train.validation_split
@@ -175,7 +174,6 @@ def test_prepared_splits_partition_the_raw_rows_in_order(prepared, reproduced_re
     np.testing.assert_array_equal(np.concatenate([y_train, y_val]), raw[:, 2])
 
 
-@pytest.mark.xdist_group("reproduced")
 @pytest.mark.parametrize("split", ["train", "validation", "test"])
 def test_prepared_schema(prepared, reproduced_repo, split):
     header = (reproduced_repo / "data/prepared" / f"{split}.csv").read_text().splitlines()[0]

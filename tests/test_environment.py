@@ -168,7 +168,6 @@ def test_a_process_that_loaded_numpy_first_is_refused():
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.xdist_group("mini")
 def test_every_stage_process_runs_pinned_under_a_hostile_environment(mini_repo, tmp_path):
     repo = duplicate(mini_repo, tmp_path / "repo")
     before = fingerprint(repo)
@@ -222,7 +221,6 @@ def keras_json(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.xdist_group("mini")
 @pytest.mark.parametrize("name", [*HOSTILE, "HOME (keras.json)"])
 def test_each_sealed_variable_alone_changes_no_byte(mini_repo, tmp_path, name):
     """`dvc repro -f` under one hostile variable reproduces the committed bytes exactly."""

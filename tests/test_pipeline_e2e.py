@@ -15,7 +15,7 @@ from helpers import NOISE, SMALL_PARAMS, duplicate, git_commit_all, run
 
 from tools.analysis.gate import flatten
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
+pytestmark = [pytest.mark.e2e]
 
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -192,7 +192,6 @@ def test_a_deeper_experiment_with_a_new_variant_keeps_prepare_cached(reproduced_
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.xdist_group("reproduced")
 def test_a_diverging_variant_finishes_with_its_divergence_counted(reproduced_repo, tmp_path):
     params = yaml.safe_load((reproduced_repo / "params.yaml").read_text())
     params["depth"] = 4

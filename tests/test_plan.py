@@ -183,7 +183,6 @@ def test_train_states_the_plan_that_validate_checked():
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("reproduced")
 def test_a_real_training_stays_within_its_plan_and_its_records_within_their_line_bounds(
     reproduced_repo, tmp_path
 ):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers import REPO, duplicate, git_commit_all, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reproduced")]
+pytestmark = [pytest.mark.e2e]
 
 ARTIFACTS = Path(os.environ.get("OR_GATE_ARTIFACTS", REPO / "test-artifacts"))
 CHARTS = 6  # accuracy, val_accuracy, loss, val_loss, gradient profile at init and final

@@ -8,7 +8,7 @@ import re
 import pytest
 from helpers import duplicate, edit_params, git_commit_all, run, run_tool
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("mini")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from helpers import duplicate, git_commit_all, lock_hashes, run, run_tool, wait_for_queue
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
+pytestmark = [pytest.mark.e2e]
 
 
 def experiment_revision(repo, name: str) -> str:

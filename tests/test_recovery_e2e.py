@@ -16,7 +16,7 @@ import pytest
 from doc_blocks import blocks
 from helpers import duplicate, edit_params, fingerprint, interrupt_when, quiet_env, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
+pytestmark = [pytest.mark.e2e]
 
 
 def recovery_commands() -> str:

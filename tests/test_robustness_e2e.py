@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import duplicate, edit_params, fingerprint, interrupt_when, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mini")]
+pytestmark = [pytest.mark.e2e]
 
 
 @pytest.mark.slow

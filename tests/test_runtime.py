@@ -24,7 +24,6 @@ def test_every_phase_announces_itself_and_says_it_is_still_at_it(capsys):
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("reproduced")
 def test_a_repro_announces_every_phase_and_prints_no_tensorflow_noise(reproduced_repo):
     log = (reproduced_repo / "repro.log").read_text()
     for announced in (

@@ -20,7 +20,7 @@ import time
 import pytest
 from helpers import REPO, duplicate, git_commit_all, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("mini")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def machine(origin, storage, target):

@@ -150,7 +150,6 @@ STAGE_ARGS = {  # each stage's arguments, its outputs redirected under {out}
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("reproduced")
 @pytest.mark.parametrize("stage", [stage for stage in STAGE_ARGS if stage != "validate"])
 def test_each_stage_lists_exactly_the_params_it_reads(
     stage, reproduced_repo, tmp_path, monkeypatch
@@ -173,7 +172,6 @@ def test_each_stage_lists_exactly_the_params_it_reads(
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("reproduced")
 @pytest.mark.parametrize("stage", ["validate", "prepare", "plot"])
 def test_only_train_and_evaluate_load_tensorflow(stage, reproduced_repo, tmp_path):
     args = [a.format(out=tmp_path) for a in STAGE_ARGS[stage]]
@@ -194,7 +192,6 @@ def test_only_train_and_evaluate_load_tensorflow(stage, reproduced_repo, tmp_pat
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("mini")
 def test_an_edit_to_docs_or_tools_reruns_nothing_and_one_to_the_pins_reruns_every_stage(
     mini_repo, tmp_path
 ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+from pathlib import Path
 
 from or_gate.files.tables import read_csv, write_csv
 
@@ -17,10 +18,16 @@ import numpy as np
 import pytest
 from helpers import REPO
 
-from tools.analysis import sigmoid_gate
+from tools.analysis import sigmoid_gate, sigmoid_wall
 
 # registered file -> where its grid's results go
-REGISTERED = {sigmoid_gate.PREDICTIONS: "plots/sigmoid_grid"}
+REGISTERED = {
+    sigmoid_gate.PREDICTIONS: "plots/sigmoid_grid",
+    sigmoid_wall.PREDICTIONS: str(Path(sigmoid_wall.RESULTS).parent),
+}
+
+
+GRID_KEYS = ["epsilon", "epochs", "learning_rate"]
 
 
 def git(*args: str) -> str:
@@ -39,6 +46,41 @@ def test_the_sigmoid_predictions_are_what_the_model_gives_from_the_committed_pro
     at = (written["epsilon"] == 1e-7) & (written["epochs"] == 200)
     at &= written["learning_rate"] == 1e-3
     assert written.loc[at, "first_failing_depth"].tolist() == [7]
+
+
+def test_the_revised_predictions_are_what_the_model_gives_from_the_first_grid(tmp_path):
+    from or_gate.files.tables import write_csv
+
+    rows = sigmoid_wall.predictions(sigmoid_wall.Wall.committed(REPO))
+    write_csv(tmp_path / "predictions.csv", sigmoid_wall.PREDICTION_COLUMNS, rows)
+    assert (tmp_path / "predictions.csv").read_bytes() == (
+        REPO / sigmoid_wall.PREDICTIONS
+    ).read_bytes()
+    # none of the second grid's cells was in the first
+    first = read_csv(REPO / sigmoid_gate.GRID)
+    ran = set(zip(first["epsilon"], first["epochs"], first["learning_rate"], strict=True))
+    assert not ran & set(sigmoid_wall.CELLS)
+
+
+def test_the_revised_model_recovers_the_lines_a_grid_was_made_from():
+    """A first grid made from wall = 2 + log10(1/epsilon) and budget = 50 lr epochs, with the
+    cells the fit must leave out: epsilon 1e-3 and transitions outside the depths run."""
+    import pandas as pd
+
+    rows = []
+    for decades in (5, 7, 9, 11, 13, 15):
+        for epochs, learning_rate in ((100, 1e-3), (200, 1e-3), (800, 1e-3), (800, 3e-3)):
+            depth = min(2 + decades, 50 * learning_rate * epochs)
+            rows.append((10.0**-decades, epochs, learning_rate, str(int(depth))))
+    rows += [(1e-3, 800, 1e-3, "1"), (1e-3, 100, 1e-3, "1"), (1e-9, 400, 3e-3, ">4")]
+    grid = pd.DataFrame(rows, columns=[*GRID_KEYS, "measured_first_failing_depth"])
+    model = sigmoid_wall.Wall.fit(grid)
+    assert model.intercept == pytest.approx(2, abs=1e-9)
+    assert model.layers_per_decade == pytest.approx(1, abs=1e-9)
+    assert model.layers_per_lr_epoch == pytest.approx(50, abs=1e-9)
+    assert (model.wall_cells, model.budget_cells) == (12, 6 + 3)  # 200 epochs: walls 13-17
+    (row,) = sigmoid_wall.predictions(model, [(1e-7, 100, 3e-4)])  # budget 1.5 rounds up
+    assert row[-2:] == ("budget", 2)
 
 
 @pytest.mark.parametrize(("registered", "results"), REGISTERED.items())
@@ -61,19 +103,21 @@ def test_the_grid_is_compared_with_its_registered_cell_by_the_first_depth_below_
     import pandas as pd
 
     predicted = pd.DataFrame(
-        {"epsilon": [1e-5, 1e-7, 1e-9], "epochs": [200] * 3, "learning_rate": [1e-3] * 3,
-         "first_failing_depth": [6, 7, 8]}
+        {"epsilon": [1e-5, 1e-7, 1e-9, 1e-7], "epochs": [200] * 3 + [100],
+         "learning_rate": [1e-3] * 3 + [3e-4], "first_failing_depth": [6, 7, 8, 1]}
     )  # fmt: skip
     measured = {
         (1e-5, 200, 1e-3): {4: 1.0, 5: 0.6, 6: 0.5, 7: 0.2},  # 0.5 is not below one half
         (1e-7, 200, 1e-3): {7: 0.1, 8: 0.0},  # fails at the shallowest depth run: a bound
         (1e-9, 200, 1e-3): {8: 1.0, 9: 0.9},  # learns at every depth run: a bound
         (1e-11, 200, 1e-3): {8: 1.0},  # not registered: left out
+        (1e-7, 100, 3e-4): {1: 0.2, 2: 0.0},  # depth 1 fails: exact, no net is shallower
     }
     collapsed = {cell: {d: d / 100 for d in by_depth} for cell, by_depth in measured.items()}
     rows = sigmoid_gate.compare(measured, collapsed, predicted)
     assert rows == [  # the collapse rate is the first failing depth's
         (1e-9, 200, 1e-3, "8-9", ">9", 8, "", ""),
+        (1e-7, 100, 3e-4, "1-2", 1, 1, 0, 0.01),
         (1e-7, 200, 1e-3, "7-8", "<=7", 7, "", 0.07),
         (1e-5, 200, 1e-3, "4-7", 7, 6, 1, 0.07),
     ]

@@ -21,6 +21,8 @@ and is rendered from its source:
 * ``sigmoid_gate``: ``plots/sigmoid_gate/gradient_profile.csv`` and the registered
   ``docs/registered/sigmoid_critical_depth.csv``; ``sigmoid_grid``: the grid's results
   against them, ``plots/sigmoid_grid/sigmoid_grid.csv`` (``tools/sigmoid_gate.py compare``);
+  ``sigmoid_wall``: the revised model fitted to that grid and its registered predictions,
+  ``docs/registered/sigmoid_wall.csv`` (``tools/sigmoid_gate.py revise``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -421,6 +423,7 @@ RENDER = {
     "widths_claims": _analysis("literature", "widths_claims"),
     "sigmoid_gate": _analysis("sigmoid_gate", "summary"),
     "sigmoid_grid": _analysis("sigmoid_gate", "grid_summary"),
+    "sigmoid_wall": _analysis("sigmoid_wall", "summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

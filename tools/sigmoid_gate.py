@@ -5,6 +5,8 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py predict  # docs/registered/sigmoid_critical_depth.csv
     python tools/sigmoid_gate.py compare --sweeps gate_e3 gate_e5 ...  # plots/sigmoid_grid/
     python tools/sigmoid_gate.py compare --figure-only  # redraw its figure from its table
+    python tools/sigmoid_gate.py revise  # docs/registered/sigmoid_wall.csv, from the grid
+    python tools/sigmoid_gate.py compare --revised --sweeps wall100lr3e4_e7 ...  # the second grid
     python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
     python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
     python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell
@@ -30,7 +32,7 @@ from or_gate.files.records import TRAINING
 from or_gate.files.tables import read_csv, write_csv
 from or_gate.runtime import DataError, run
 
-from analysis import cluster, outcomes, sigmoid_gate, sigmoid_timeline
+from analysis import cluster, outcomes, sigmoid_gate, sigmoid_timeline, sigmoid_wall
 
 VARIANT = "sigmoid"  # the write-up's: uniform(-0.05, 0.05)
 
@@ -64,9 +66,21 @@ def predict(root: Path) -> None:
     )
 
 
-def compare(root: Path, sweeps: list[str]) -> None:
+def revise(root: Path) -> None:
+    model = sigmoid_wall.Wall.committed(root)
+    rows = sigmoid_wall.predictions(model)
+    write_csv(root / sigmoid_wall.PREDICTIONS, sigmoid_wall.PREDICTION_COLUMNS, rows)
+    print(
+        f"sigmoid_gate: wall {model.intercept:.3f} + {model.layers_per_decade:.3f} "
+        f"log10(1/epsilon), budget {model.layers_per_lr_epoch:.2f} lr epochs; {len(rows)} "
+        f"predictions -> {sigmoid_wall.PREDICTIONS}"
+    )
+
+
+def compare(root: Path, sweeps: list[str], revised: bool = False) -> None:
     """The grid's sweeps (each a depth range at some epsilon, epochs and learning rate)
-    against the registered predictions."""
+    against the registered predictions (``revised``: the second grid against the revised
+    model's)."""
     measured: dict[tuple, dict[int, float]] = {}
     collapsed: dict[tuple, dict[int, float]] = {}
     for name in sweeps:
@@ -77,6 +91,12 @@ def compare(root: Path, sweeps: list[str]) -> None:
             depth, metrics = int(experiment.params["depth"]), experiment.metrics[VARIANT]
             measured.setdefault(cell, {})[depth] = float(metrics["success_rate"])
             collapsed.setdefault(cell, {})[depth] = float(metrics["collapse_rate"])
+    if revised:
+        predicted = read_csv(root / sigmoid_wall.PREDICTIONS, text=("limited_by",))
+        rows = sigmoid_gate.compare(measured, collapsed, predicted)
+        write_csv(root / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, rows)
+        print(f"sigmoid_gate: {len(rows)} cells of the second grid -> {sigmoid_wall.RESULTS}")
+        return
     predicted = read_csv(root / sigmoid_gate.PREDICTIONS)
     rows = sigmoid_gate.compare(measured, collapsed, predicted)
     write_csv(root / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, rows)
@@ -205,9 +225,13 @@ def main(argv: list[str]) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("profile").add_argument("--sweep", required=True)
     commands.add_parser("predict")
+    commands.add_parser("revise")
     compare_command = commands.add_parser("compare")
     compare_command.add_argument("--sweeps", nargs="+")
     compare_command.add_argument("--figure-only", action="store_true")
+    compare_command.add_argument(
+        "--revised", action="store_true", help="the second grid, against the revised model"
+    )
     timeline_command = commands.add_parser("timeline")
     timeline_command.add_argument(
         "--cell",
@@ -223,13 +247,15 @@ def main(argv: list[str]) -> None:
         profile(root, args.sweep)
     elif args.command == "predict":
         predict(root)
+    elif args.command == "revise":
+        revise(root)
     elif args.command == "compare" and args.figure_only:  # redrawn from the committed table
         table = root / sigmoid_gate.GRID
         sigmoid_gate.draw_grid(root, table, root / sigmoid_gate.GRID_FIGURE)
     elif args.command == "compare":
         if not args.sweeps:
             parser.error("compare needs --sweeps NAME ... (or --figure-only)")
-        compare(root, args.sweeps)
+        compare(root, args.sweeps, args.revised)
     else:
         cells = args.cell or list(sigmoid_timeline.TIMELINE_CELLS)
         out_dir = args.out_dir or root / Path(sigmoid_timeline.TIMELINE).parent

@@ -205,7 +205,7 @@ def compare(
             )
         if found is None:  # every depth run learned: the transition is deeper
             transition, miss = f">{depths[-1]}", ""
-        elif found == depths[0]:  # the shallowest depth run failed already
+        elif found == depths[0] and found > 1:  # the shallowest run failed (depth 1 is exact)
             transition, miss = f"<={found}", ""
         else:
             transition, miss = found, found - forecast

@@ -141,6 +141,9 @@ NOT_RUN = {
         "while read -r name eps depths epochs lr;": "45 runs, 214 cells, about 90 minutes of "
         "two cores: the sweep command runs in test_fixes, a sweep's growth in "
         "tests/test_sweep.py, and compare's scoring in tests/test_registration.py",
+        "while read -r name lr epochs eps depths;": "16 runs, 81 cells, about 26 "
+        "minutes of two cores: the sweep command runs in test_fixes, and compare's "
+        "scoring and figure in tests/test_registration.py",
     },
     "docs/mutation.md": {
         "python -m pip install mutmut==3.8.1": "hours: mutmut runs the suite once per mutant; "

@@ -182,6 +182,12 @@ def test_the_committed_grid_figure_redraws_from_its_committed_table(tmp_path):
     assert out.read_bytes() == (REPO / sigmoid_gate.GRID_FIGURE).read_bytes()
 
 
+def test_the_committed_second_grid_figure_redraws_from_its_committed_table(tmp_path):
+    out = tmp_path / "sigmoid_wall.png"
+    sigmoid_wall.draw_results(REPO, REPO / sigmoid_wall.RESULTS, out)
+    assert out.read_bytes() == (REPO / sigmoid_wall.RESULTS_FIGURE).read_bytes()
+
+
 def _grid(tmp_path, rows):
     """A grid table of ``rows`` beside the committed predictions, profile and timeline."""
     paths = (sigmoid_gate.PREDICTIONS, sigmoid_gate.PROFILE, "plots/sigmoid_gate/timeline.csv")
@@ -267,3 +273,41 @@ def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
     shallower = found < small["predicted_first_failing_depth"].to_numpy()
     longest = small.index.get_level_values("epochs") == 800
     assert shallower[~longest].all() and not shallower[longest].any(), small
+
+
+def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's reading of the second grid, checked against its committed table."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(REPO / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
+    predicted = read_csv(REPO / sigmoid_wall.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=GRID_KEYS)
+    assert len(cells) == len(sigmoid_wall.CELLS) == 14  # every registered cell is run
+    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
+    depth = cells["measured_first_failing_depth"].astype(int)
+    miss = depth - cells["first_failing_depth"]
+    # exact only where even one layer fails; every other miss shallower, by one or two
+    assert (cells.loc[miss == 0, "first_failing_depth"] == 1).all() and (miss <= 0).all()
+    assert miss[miss != 0].isin([-1, -2]).all() and (miss == -2).sum() == 2
+    slow = np.isclose(cells["learning_rate"], 3e-4, rtol=1e-9, atol=0)
+    # the budget: deeper with every doubling, a layer short from 200 epochs on
+    for _, at in cells[slow].groupby("epsilon"):
+        found = at.sort_values("epochs")["measured_first_failing_depth"].astype(int)
+        assert found.is_monotonic_increasing and found.is_unique
+    assert (miss[slow & (cells["epochs"] >= 200)] == -1).all()
+    # the wall: the same at 100 and 400 epochs; shallower than the first grid's longest
+    # budget, and at or one above its shortest at 3e-3
+    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=text)
+    first_depth = first["measured_first_failing_depth"].astype(int)
+    for epsilon, at in cells[~slow].groupby("epsilon"):
+        found = set(at["measured_first_failing_depth"].astype(int))
+        assert len(found) == 1, at
+        (wall,) = found
+        same = np.isclose(first["epsilon"], epsilon, rtol=1e-9, atol=0)
+        assert (wall < first_depth[same & (first["epochs"] == 800)]).all()
+        at_3e3 = np.isclose(first["learning_rate"], 3e-3, rtol=1e-9, atol=0)
+        short = same & (first["epochs"] == 100) & at_3e3
+        assert int(first_depth[short].iloc[0]) - wall in (0, 1)
+    # the regime: collapsed at 1e-2, started at 3e-4 (the 3e-4 wall cell included)
+    collapsed = cells["collapse_rate_at_first_failing"] > 0.5
+    assert collapsed[~slow].all() and not collapsed[slow].any()
+    assert ((cells["limited_by"] == "wall") & slow).sum() == 1

@@ -23,6 +23,8 @@ and is rendered from its source:
   against them, ``plots/sigmoid_grid/sigmoid_grid.csv`` (``tools/sigmoid_gate.py compare``);
   ``sigmoid_wall``: the revised model fitted to that grid and its registered predictions,
   ``docs/registered/sigmoid_wall.csv`` (``tools/sigmoid_gate.py revise``);
+  ``sigmoid_wall_results``: the second grid against them, ``plots/sigmoid_wall/sigmoid_wall.csv``
+  (``tools/sigmoid_gate.py compare --revised``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -424,6 +426,7 @@ RENDER = {
     "sigmoid_gate": _analysis("sigmoid_gate", "summary"),
     "sigmoid_grid": _analysis("sigmoid_gate", "grid_summary"),
     "sigmoid_wall": _analysis("sigmoid_wall", "summary"),
+    "sigmoid_wall_results": _analysis("sigmoid_wall", "results_summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

@@ -95,7 +95,9 @@ def compare(root: Path, sweeps: list[str], revised: bool = False) -> None:
         predicted = read_csv(root / sigmoid_wall.PREDICTIONS, text=("limited_by",))
         rows = sigmoid_gate.compare(measured, collapsed, predicted)
         write_csv(root / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, rows)
-        print(f"sigmoid_gate: {len(rows)} cells of the second grid -> {sigmoid_wall.RESULTS}")
+        table, figure = root / sigmoid_wall.RESULTS, root / sigmoid_wall.RESULTS_FIGURE
+        sigmoid_wall.draw_results(root, table, figure)
+        print(f"sigmoid_gate: {len(rows)} cells of the second grid -> {table} and .png")
         return
     predicted = read_csv(root / sigmoid_gate.PREDICTIONS)
     rows = sigmoid_gate.compare(measured, collapsed, predicted)
@@ -249,6 +251,9 @@ def main(argv: list[str]) -> None:
         predict(root)
     elif args.command == "revise":
         revise(root)
+    elif args.command == "compare" and args.figure_only and args.revised:
+        table, figure = root / sigmoid_wall.RESULTS, root / sigmoid_wall.RESULTS_FIGURE
+        sigmoid_wall.draw_results(root, table, figure)
     elif args.command == "compare" and args.figure_only:  # redrawn from the committed table
         table = root / sigmoid_gate.GRID
         sigmoid_gate.draw_grid(root, table, root / sigmoid_gate.GRID_FIGURE)

@@ -287,11 +287,9 @@ def _bound_miss(row) -> str:
     )
 
 
-def grid_summary(root: Path) -> str:
-    """The grid's cells run so far, predicted against measured, with the misses."""
-    from or_gate.files.tables import read_csv
-
-    grid = read_csv(root / GRID, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+def scored_table(grid) -> tuple[list[str], list[int]]:
+    """A grid table's rows (``GRID_COLUMNS``) as Markdown, and the misses of the cells whose
+    transition lies within the depths run."""
     lines = [
         "| epsilon | epochs | learning rate | depths run | predicted first failing | "
         "measured | miss | collapsed there |",
@@ -310,6 +308,15 @@ def grid_summary(root: Path) -> str:
             f"{f'{int(row.miss):+d}' if known else _bound_miss(row)} | "
             f"{_share(row.collapse_rate_at_first_failing)} |"
         )
+    return lines, scored
+
+
+def grid_summary(root: Path) -> str:
+    """The grid's cells run so far, predicted against measured, with the misses."""
+    from or_gate.files.tables import read_csv
+
+    grid = read_csv(root / GRID, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+    lines, scored = scored_table(grid)
     exact = sum(miss == 0 for miss in scored)
     near = sum(abs(miss) <= 1 for miss in scored)
     bounds = grid[~grid["measured_first_failing_depth"].str.isdigit()]

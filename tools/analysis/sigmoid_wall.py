@@ -49,6 +49,7 @@ PREDICTION_COLUMNS = (
     "first_failing_depth",
 )
 RESULTS = "plots/sigmoid_wall/sigmoid_wall.csv"  # the second grid, as compare writes it
+RESULTS_FIGURE = "plots/sigmoid_wall/sigmoid_wall.png"
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,141 @@ def summary(root: Path) -> str:
             f"{row.budget_depth:.2f} | {row.limited_by} | {row.first_failing_depth} |"
         )
     return "\n".join(lines)
+
+
+def results_summary(root: Path) -> str:
+    """The second grid against the registered predictions: every cell with its miss, the
+    score, the misses by the limit the registration named, and the wall's claim that the
+    learning rate does not move it (learning rate 1e-2 beside the first grid's longest runs)."""
+    from or_gate.files.tables import read_csv
+
+    from .sigmoid_gate import scored_table
+
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(root / RESULTS, GRID_COLUMNS, text=text)
+    lines, scored = scored_table(grid)
+    bounds = int((~grid["measured_first_failing_depth"].str.isdigit()).sum())
+    lines.append(
+        f"\n{len(grid)} of the {len(CELLS)} registered cells run; of the {len(scored)} whose "
+        f"transition lies within the depths run, {sum(m == 0 for m in scored)} predicted "
+        f"exactly and {sum(abs(m) <= 1 for m in scored)} within one layer (`{RESULTS}`)"
+        + (f"; {bounds} lie outside the depths run." if bounds else ".")
+    )
+    predicted = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
+    keys = ["epsilon", "epochs", "learning_rate"]
+    cells = grid.merge(predicted[[*keys, "limited_by"]], on=keys)
+    cells = cells[cells["measured_first_failing_depth"].str.isdigit()]
+    parts = []
+    for limit in ("budget", "wall"):
+        at = cells[cells["limited_by"] == limit]
+        at = at.sort_values(keys[::-1], ascending=[True, True, False])  # the table's order
+        if len(at):
+            misses = ", ".join(f"{int(m):+d}" for m in at["miss"])
+            parts.append(f"the {limit} ({len(at)} cells): {misses}")
+    if parts:
+        lines.append(f"The misses where the registration said {'; '.join(parts)}.")
+    regimes = []
+    for limit in ("wall", "budget"):
+        rates = cells.loc[cells["limited_by"] == limit, "collapse_rate_at_first_failing"]
+        if len(rates):
+            regimes.append(f"in {int((rates > 0.5).sum())} of the {len(rates)} {limit} cells")
+    if regimes:
+        lines.append(
+            "At the first failing depth most nets collapsed (a constant output: they never "
+            f"started) {' and '.join(regimes)}."
+        )
+    lines.append(_wall_sentence(grid, read_csv(root / GRID, GRID_COLUMNS, text=text)))
+    return "\n".join(lines)
+
+
+def _wall_sentence(grid, first) -> str:
+    """Learning rate 1e-2's transitions by budget, beside the first grid's (``first``) at its
+    longest budget: the wall the model says the learning rate does not move."""
+    longest = first[first["epochs"] == first["epochs"].max()]
+    walls = []
+    fast = grid[np.isclose(grid["learning_rate"], 1e-2, rtol=1e-9, atol=0)]
+    for epsilon, at in fast.sort_values(["epsilon", "epochs"], ascending=[False, True]).groupby(
+        "epsilon", sort=False
+    ):
+        before = longest[np.isclose(longest["epsilon"], epsilon, rtol=1e-9, atol=0)]
+        before = before.sort_values("learning_rate")
+        walls.append(
+            f"epsilon {epsilon:g}: {', '.join(at['measured_first_failing_depth'])} at "
+            f"{', '.join(map(str, at['epochs']))} epochs (the first grid's "
+            f"{first['epochs'].max()} epochs: "
+            + ", ".join(
+                f"{depth} at {rate:g}"
+                for depth, rate in zip(
+                    before["measured_first_failing_depth"], before["learning_rate"], strict=True
+                )
+            )
+            + ")"
+        )
+    if not walls:
+        return ""
+    return f"At learning rate 0.01 the first failing depth is, by {'; '.join(walls)}."
+
+
+def _depths(cells):
+    """(depth to draw, marker) per cell: a transition beyond the depths run is drawn one past
+    its bound as a triangle pointing the way it lies."""
+    found = cells["measured_first_failing_depth"]
+    for text in found:
+        if text.isdigit():
+            yield int(text), "o"
+        elif text.startswith(">"):
+            yield int(text[1:]) + 1, "^"
+        else:
+            yield int(text.removeprefix("<=")), "v"
+
+
+def draw_results(root: Path, table_path: Path, path: Path) -> None:
+    """Left, learning rate 3e-4: the first failing depth against the budget's epochs, one
+    colour per epsilon, registered (dashed, open) beside measured (solid, filled). Right,
+    learning rate 1e-2: against epsilon, one colour per budget, beside the first grid's
+    longest runs at 1e-3 and 3e-3 (grey): the wall the model says the learning rate leaves."""
+    from or_gate.figures import new_figure, save_figure
+    from or_gate.files.tables import read_csv
+
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(table_path, GRID_COLUMNS, text=text)
+    first = read_csv(root / GRID, GRID_COLUMNS, text=text)
+    predicted = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
+    figure, (slow, fast) = new_figure(1, 2, (10, 4.2))
+    figure.set_layout_engine("constrained")
+    colours = ["#0072B2", "#E69F00", "#009E73"]  # Okabe-Ito
+    panels = ((slow, 3e-4, "epsilon", "epochs"), (fast, 1e-2, "epochs", "epsilon"))
+    for axis, rate, series, along in panels:
+        ran = grid[np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)]
+        told = predicted[np.isclose(predicted["learning_rate"], rate, rtol=1e-9, atol=0)]
+        for colour, (value, forecast) in zip(colours, told.groupby(series), strict=False):
+            forecast = forecast.sort_values(along)
+            x = forecast[along] if along == "epochs" else -np.log10(forecast[along])
+            axis.plot(x, forecast["first_failing_depth"], "--o", color=colour, lw=1, mfc="none",
+                      ms=4)  # fmt: skip
+            at = ran[np.isclose(ran[series], value, rtol=1e-9, atol=0)].sort_values(along)
+            x = at[along] if along == "epochs" else -np.log10(at[along])
+            drawn = list(_depths(at))
+            label = f"epsilon {value:g}" if series == "epsilon" else f"{value} epochs"
+            axis.plot(x, [d for d, _ in drawn], "-", color=colour, lw=1.6, label=label)
+            for x_at, (depth, marker) in zip(x, drawn, strict=True):
+                axis.plot(x_at, depth, marker, color=colour, ms=6)
+        if along == "epochs":
+            axis.set_xscale("log", base=2)
+            axis.set_xticks([100, 200, 400, 800], ["100", "200", "400", "800"])
+        else:
+            longest = first[first["epochs"] == first["epochs"].max()]
+            for style, (rate_before, at) in zip(":-", longest.groupby("learning_rate"),
+                                                strict=False):  # fmt: skip
+                at = at[at["measured_first_failing_depth"].str.isdigit()].sort_values("epsilon")
+                depth = at["measured_first_failing_depth"].astype(int)
+                label = f"first grid, {rate_before:g}, {first['epochs'].max()} epochs"
+                axis.plot(-np.log10(at["epsilon"]), depth, style, color="grey", lw=1, label=label)
+            ticks = sorted(set(longest["epsilon"]), reverse=True)
+            axis.set_xticks([-math.log10(e) for e in ticks], [f"{e:g}" for e in ticks])
+        axis.set_xlabel("epochs" if along == "epochs" else "Adam's epsilon")
+        axis.set_title(f"learning rate {rate:g}", fontsize=10)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, loc="upper left")
+    slow.set_ylabel("first failing depth (dashed: registered)")
+    save_figure(figure, path)

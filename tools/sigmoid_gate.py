@@ -91,19 +91,28 @@ def compare(root: Path, sweeps: list[str], revised: bool = False) -> None:
             depth, metrics = int(experiment.params["depth"]), experiment.metrics[VARIANT]
             measured.setdefault(cell, {})[depth] = float(metrics["success_rate"])
             collapsed.setdefault(cell, {})[depth] = float(metrics["collapse_rate"])
+    predictions, table, _ = _registration(root, revised)
+    rows = sigmoid_gate.compare(measured, collapsed, read_csv(predictions, text=("limited_by",)))
+    write_csv(table, sigmoid_gate.GRID_COLUMNS, rows)
+    redraw(root, revised)
+    print(f"sigmoid_gate: {len(rows)} cells -> {table} and .png")
+
+
+def _registration(root: Path, revised: bool) -> tuple[Path, Path, Path]:
+    """(registered predictions, results table, figure) of the gate's grid or, ``revised``,
+    of the second grid."""
     if revised:
-        predicted = read_csv(root / sigmoid_wall.PREDICTIONS, text=("limited_by",))
-        rows = sigmoid_gate.compare(measured, collapsed, predicted)
-        write_csv(root / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, rows)
-        table, figure = root / sigmoid_wall.RESULTS, root / sigmoid_wall.RESULTS_FIGURE
-        sigmoid_wall.draw_results(root, table, figure)
-        print(f"sigmoid_gate: {len(rows)} cells of the second grid -> {table} and .png")
-        return
-    predicted = read_csv(root / sigmoid_gate.PREDICTIONS)
-    rows = sigmoid_gate.compare(measured, collapsed, predicted)
-    write_csv(root / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, rows)
-    sigmoid_gate.draw_grid(root, root / sigmoid_gate.GRID, root / sigmoid_gate.GRID_FIGURE)
-    print(f"sigmoid_gate: {len(rows)} cells of the grid -> {sigmoid_gate.GRID} and .png")
+        paths = sigmoid_wall.PREDICTIONS, sigmoid_wall.RESULTS, sigmoid_wall.RESULTS_FIGURE
+    else:
+        paths = sigmoid_gate.PREDICTIONS, sigmoid_gate.GRID, sigmoid_gate.GRID_FIGURE
+    return tuple(root / path for path in paths)
+
+
+def redraw(root: Path, revised: bool) -> None:
+    """A grid's figure, drawn from its table."""
+    _, table, figure = _registration(root, revised)
+    draw = sigmoid_wall.draw_results if revised else sigmoid_gate.draw_grid
+    draw(root, table, figure)
 
 
 def _cell_params(document: dict, cell: tuple):
@@ -251,12 +260,8 @@ def main(argv: list[str]) -> None:
         predict(root)
     elif args.command == "revise":
         revise(root)
-    elif args.command == "compare" and args.figure_only and args.revised:
-        table, figure = root / sigmoid_wall.RESULTS, root / sigmoid_wall.RESULTS_FIGURE
-        sigmoid_wall.draw_results(root, table, figure)
     elif args.command == "compare" and args.figure_only:  # redrawn from the committed table
-        table = root / sigmoid_gate.GRID
-        sigmoid_gate.draw_grid(root, table, root / sigmoid_gate.GRID_FIGURE)
+        redraw(root, args.revised)
     elif args.command == "compare":
         if not args.sweeps:
             parser.error("compare needs --sweeps NAME ... (or --figure-only)")

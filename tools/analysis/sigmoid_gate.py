@@ -170,6 +170,13 @@ GRID_COLUMNS = (
 )
 
 
+def read_grid(path: Path):
+    """A grid table (``GRID_COLUMNS``); the transition and depths run stay text (``>9``)."""
+    from or_gate.files.tables import read_csv
+
+    return read_csv(path, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+
+
 def first_failing(success_by_depth: dict[int, float]) -> int | None:
     """The first depth run whose success rate is below one half, if any."""
     return next((d for d in sorted(success_by_depth) if success_by_depth[d] < 0.5), None)
@@ -224,7 +231,7 @@ def draw_grid(root: Path, table_path: Path, path: Path) -> None:
 
     from matplotlib.lines import Line2D
 
-    grid = read_csv(table_path, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+    grid = read_grid(table_path)
     predicted = read_csv(root / PREDICTIONS)
     figure, axes = new_figure(1, len(LEARNING_RATES), (10, 4.2), sharey=True, squeeze=False)
     figure.set_layout_engine("constrained")
@@ -313,9 +320,8 @@ def scored_table(grid) -> tuple[list[str], list[int]]:
 
 def grid_summary(root: Path) -> str:
     """The grid's cells run so far, predicted against measured, with the misses."""
-    from or_gate.files.tables import read_csv
 
-    grid = read_csv(root / GRID, GRID_COLUMNS, text=("depths_run", "measured_first_failing_depth"))
+    grid = read_grid(root / GRID)
     lines, scored = scored_table(grid)
     exact = sum(miss == 0 for miss in scored)
     near = sum(abs(miss) <= 1 for miss in scored)

@@ -30,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .sigmoid_gate import GRID, GRID_COLUMNS
+from .sigmoid_gate import GRID, read_grid
 
 BELOW_THE_WALL = 1.5  # layers: a transition this far above the wall is the budget's
 OUTSIDE = 1e-3  # epsilon where Adam is gradient descent: outside the model
+SLOW, FAST = 3e-4, 1e-2  # the second grid's learning rates: the budget's, the wall's
 CELLS = tuple(
-    [(epsilon, epochs, 3e-4) for epsilon in (1e-7, 1e-11) for epochs in (100, 200, 400, 800)]
-    + [(epsilon, epochs, 1e-2) for epsilon in (1e-5, 1e-7, 1e-11) for epochs in (100, 400)]
+    [(epsilon, epochs, SLOW) for epsilon in (1e-7, 1e-11) for epochs in (100, 200, 400, 800)]
+    + [(epsilon, epochs, FAST) for epsilon in (1e-5, 1e-7, 1e-11) for epochs in (100, 400)]
 )
 PREDICTIONS = "docs/registered/sigmoid_wall.csv"
 PREDICTION_COLUMNS = (
@@ -82,10 +83,7 @@ class Wall:
     @classmethod
     def committed(cls, root: Path) -> Wall:
         """The model fitted to the first grid's committed table (``GRID``)."""
-        from or_gate.files.tables import read_csv
-
-        text = ("depths_run", "measured_first_failing_depth")
-        return cls.fit(read_csv(root / GRID, GRID_COLUMNS, text=text))
+        return cls.fit(read_grid(root / GRID))
 
     def wall(self, epsilon: float) -> float:
         return self.intercept + self.layers_per_decade * -math.log10(epsilon)
@@ -142,8 +140,7 @@ def results_summary(root: Path) -> str:
 
     from .sigmoid_gate import scored_table
 
-    text = ("depths_run", "measured_first_failing_depth")
-    grid = read_csv(root / RESULTS, GRID_COLUMNS, text=text)
+    grid = read_grid(root / RESULTS)
     lines, scored = scored_table(grid)
     bounds = int((~grid["measured_first_failing_depth"].str.isdigit()).sum())
     lines.append(
@@ -175,7 +172,7 @@ def results_summary(root: Path) -> str:
             "At the first failing depth most nets collapsed (a constant output: they never "
             f"started) {' and '.join(regimes)}."
         )
-    lines.append(_wall_sentence(grid, read_csv(root / GRID, GRID_COLUMNS, text=text)))
+    lines.append(_wall_sentence(grid, read_grid(root / GRID)))
     return "\n".join(lines)
 
 
@@ -184,7 +181,7 @@ def _wall_sentence(grid, first) -> str:
     longest budget: the wall the model says the learning rate does not move."""
     longest = first[first["epochs"] == first["epochs"].max()]
     walls = []
-    fast = grid[np.isclose(grid["learning_rate"], 1e-2, rtol=1e-9, atol=0)]
+    fast = grid[np.isclose(grid["learning_rate"], FAST, rtol=1e-9, atol=0)]
     for epsilon, at in fast.sort_values(["epsilon", "epochs"], ascending=[False, True]).groupby(
         "epsilon", sort=False
     ):
@@ -204,7 +201,7 @@ def _wall_sentence(grid, first) -> str:
         )
     if not walls:
         return ""
-    return f"At learning rate 0.01 the first failing depth is, by {'; '.join(walls)}."
+    return f"At learning rate {FAST:g} the first failing depth is, by {'; '.join(walls)}."
 
 
 def _depths(cells):
@@ -228,14 +225,12 @@ def draw_results(root: Path, table_path: Path, path: Path) -> None:
     from or_gate.figures import new_figure, save_figure
     from or_gate.files.tables import read_csv
 
-    text = ("depths_run", "measured_first_failing_depth")
-    grid = read_csv(table_path, GRID_COLUMNS, text=text)
-    first = read_csv(root / GRID, GRID_COLUMNS, text=text)
+    grid, first = read_grid(table_path), read_grid(root / GRID)
     predicted = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
     figure, (slow, fast) = new_figure(1, 2, (10, 4.2))
     figure.set_layout_engine("constrained")
     colours = ["#0072B2", "#E69F00", "#009E73"]  # Okabe-Ito
-    panels = ((slow, 3e-4, "epsilon", "epochs"), (fast, 1e-2, "epochs", "epsilon"))
+    panels = ((slow, SLOW, "epsilon", "epochs"), (fast, FAST, "epochs", "epsilon"))
     for axis, rate, series, along in panels:
         ran = grid[np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)]
         told = predicted[np.isclose(predicted["learning_rate"], rate, rtol=1e-9, atol=0)]

@@ -47,6 +47,25 @@ def test_bad_rows_name_file_and_line(tmp_path, content, expected):
     assert expected in str(caught.value)
 
 
+def test_a_file_that_is_not_utf8_text_is_one_line_naming_it(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"0,1,1\n\xff\xfe,1,1\n")
+    with pytest.raises(DataError) as caught:
+        read_raw(path)
+    assert str(caught.value) == f"{path}: not a UTF-8 text file"
+
+
+def test_line_ends_and_spaces_around_a_field_are_read_as_the_value(tmp_path):
+    """Windows line ends, spaces and a last line without its end; a field's own text (here
+    ending in 'X') is what an error names."""
+    path = tmp_path / "rows.csv"
+    path.write_text("0, 1 ,1\r\n1,0,1 \r\n0,0,0", newline="")
+    assert read_raw(path).tolist() == [[0, 1, 1], [1, 0, 1], [0, 0, 0]]
+    path.write_text("0,1,1\n0,1,1X\n")
+    with pytest.raises(DataError, match=r":2: y = '1X' is not a number$"):
+        read_raw(path)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         read_raw(tmp_path / "nope.csv")

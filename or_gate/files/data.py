@@ -65,7 +65,7 @@ def read_raw(path: Path) -> np.ndarray:
 
 
 def _parse_raw_row(path: Path, number: int, line: str) -> list[int]:
-    fields = line.rstrip("\r\n").split(",")
+    fields = line.split(",")  # float() strips each field's whitespace, the line's end too
     if len(fields) != len(COLUMNS):
         raise DataError(
             f"{path}:{number}: {len(fields)} fields in {line.strip()!r}; expected 3 (x1,x2,y)"

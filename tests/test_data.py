@@ -214,6 +214,50 @@ def test_a_training_row_that_contradicts_or_is_refused(tmp_path):
     assert str(caught.value) == (
         f"{path}:3: label y = 1 contradicts OR(0, 0) = 0; expected the OR gate's truth table"
     )
+    path.write_text("1,0,0\n")  # where OR and AND differ
+    with pytest.raises(DataError, match=r":1: label y = 0 contradicts OR\(1, 0\) = 1; "):
+        read_raw(path)
+
+
+def test_split_sizes_count_both_parts_and_name_both_when_one_is_empty():
+    from or_gate.files.data import split_sizes
+
+    assert split_sizes(10, 0) == (10, 0)  # no validation split: every row trains
+    assert split_sizes(10, 0.2) == (8, 2)
+    with pytest.raises(DataError) as caught:
+        split_sizes(1, 0.5)
+    assert str(caught.value) == (
+        "validation_split 0.5 of 1 training rows leaves 0 for training and 1 for validation; "
+        "both must be non-empty (use more rows or another split)"
+    )
+    with pytest.raises(DataError, match=r"leaves 10 for training and 0 for validation; "):
+        split_sizes(10, 1e-20)  # 1 - 1e-20 is 1.0 in floating point: no row validates
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "header []; expected 'x1,x2,y'"),
+        (b"a,b,c\n0,1,1\n", "header ['a,b,c']; expected 'x1,x2,y'"),
+        ("x1,x2,y\n0,1,é\n".encode(), "not ASCII text; expected a split as prepare writes it"),
+        (b"x1,x2,y\n0,1,one\n", "rows that are not 3 numbers; expected a split as prepare"),
+        (b"x1,x2,y\n0,1\n0,1,1,1\n", "rows that are not 3 numbers; expected a split as prepare"),
+    ],
+)
+def test_a_damaged_prepared_split_is_one_line_naming_it(tmp_path, content, expected):
+    path = tmp_path / "train.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        read_split(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_a_missing_prepared_split_says_which_stage_makes_it(tmp_path):
+    with pytest.raises(DataError) as caught:
+        read_split(tmp_path / "train.csv")
+    assert (
+        str(caught.value) == f"{tmp_path / 'train.csv'}: file not found (run `dvc repro prepare`)"
+    )
 
 
 def test_a_test_file_missing_a_truth_table_input_is_refused(tmp_path):

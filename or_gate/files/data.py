@@ -130,13 +130,13 @@ def write_split(rows: np.ndarray, path: Path) -> None:
 def read_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a prepared split as float32 ``(x, y)`` with shapes (n, 2) and (n,)."""
     path = Path(path)
-    again = "a split as prepare writes it (run `dvc repro prepare`)"
+    as_prepared = "a split as prepare writes it (run `dvc repro prepare`)"
     try:
         lines = path.read_text(encoding="ascii").splitlines()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found (run `dvc repro prepare`)") from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not ASCII text; expected {again}") from None
+        raise DataError(f"{path}: not ASCII text; expected {as_prepared}") from None
     if not lines or lines[0] != ",".join(COLUMNS):
         raise DataError(f"{path}: header {lines[:1]}; expected {','.join(COLUMNS)!r}")
     try:
@@ -144,6 +144,6 @@ def read_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         table = np.array(values, dtype=np.float32).reshape(-1, len(COLUMNS))
     except ValueError:  # a field that is no number, or rows of other lengths
         raise DataError(
-            f"{path}: rows that are not {len(COLUMNS)} numbers; expected {again}"
+            f"{path}: rows that are not {len(COLUMNS)} numbers; expected {as_prepared}"
         ) from None
     return table[:, :2], table[:, 2]

@@ -27,9 +27,6 @@ REGISTERED = {
 }
 
 
-GRID_KEYS = ["epsilon", "epochs", "learning_rate"]
-
-
 def git(*args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
@@ -73,7 +70,7 @@ def test_the_revised_model_recovers_the_lines_a_grid_was_made_from():
             depth = min(2 + decades, 50 * learning_rate * epochs)
             rows.append((10.0**-decades, epochs, learning_rate, str(int(depth))))
     rows += [(1e-3, 800, 1e-3, "1"), (1e-3, 100, 1e-3, "1"), (1e-9, 400, 3e-3, ">4")]
-    grid = pd.DataFrame(rows, columns=[*GRID_KEYS, "measured_first_failing_depth"])
+    grid = pd.DataFrame(rows, columns=[*sigmoid_gate.CELL_KEYS, "measured_first_failing_depth"])
     model = sigmoid_wall.Wall.fit(grid)
     assert model.intercept == pytest.approx(2, abs=1e-9)
     assert model.layers_per_decade == pytest.approx(1, abs=1e-9)
@@ -240,7 +237,7 @@ def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
         text=("depths_run", "measured_first_failing_depth"),
     )
     predicted = read_csv(REPO / sigmoid_gate.PREDICTIONS, text=("limited_by",))
-    cells = grid.merge(predicted, on=["epsilon", "epochs", "learning_rate"])
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
     assert len(cells) == len(predicted) == 56  # every registered cell is run
     bounds = cells["measured_first_failing_depth"].str.contains("[<>]")
     assert not bounds.any(), cells[bounds]  # every transition lies within the depths run
@@ -280,7 +277,7 @@ def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows()
     text = ("depths_run", "measured_first_failing_depth")
     grid = read_csv(REPO / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
     predicted = read_csv(REPO / sigmoid_wall.PREDICTIONS, text=("limited_by",))
-    cells = grid.merge(predicted, on=GRID_KEYS)
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
     assert len(cells) == len(sigmoid_wall.CELLS) == 14  # every registered cell is run
     assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
     depth = cells["measured_first_failing_depth"].astype(int)

@@ -156,6 +156,7 @@ def summary(root: Path) -> str:
     return "\n".join(lines).rstrip()
 
 
+CELL_KEYS = ["epsilon", "epochs", "learning_rate"]  # what names a cell of a grid
 GRID = "plots/sigmoid_grid/sigmoid_grid.csv"
 GRID_FIGURE = "plots/sigmoid_grid/sigmoid_grid.png"
 GRID_COLUMNS = (
@@ -352,12 +353,13 @@ def grid_summary(root: Path) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def registered_cells(root: Path, grid):
-    """The grid's rows beside their registered predictions (``limited_by`` among them)."""
+def registered_cells(root: Path, grid, predictions: str = PREDICTIONS):
+    """The grid's rows beside their registered predictions (``limited_by`` among them);
+    ``predictions``: which registration's file."""
     from or_gate.files.tables import read_csv
 
-    predicted = read_csv(root / PREDICTIONS, text=("limited_by",))
-    return grid.merge(predicted, on=["epsilon", "epochs", "learning_rate"])
+    predicted = read_csv(root / predictions, text=("limited_by",))
+    return grid.merge(predicted, on=CELL_KEYS)
 
 
 def _share(value) -> str:

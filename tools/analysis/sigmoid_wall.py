@@ -136,9 +136,8 @@ def results_summary(root: Path) -> str:
     """The second grid against the registered predictions: every cell with its miss, the
     score, the misses by the limit the registration named, and the wall's claim that the
     learning rate does not move it (learning rate 1e-2 beside the first grid's longest runs)."""
-    from or_gate.files.tables import read_csv
 
-    from .sigmoid_gate import scored_table
+    from .sigmoid_gate import CELL_KEYS, registered_cells, scored_table
 
     grid = read_grid(root / RESULTS)
     lines, scored = scored_table(grid)
@@ -149,14 +148,12 @@ def results_summary(root: Path) -> str:
         f"exactly and {sum(abs(m) <= 1 for m in scored)} within one layer (`{RESULTS}`)"
         + (f"; {bounds} lie outside the depths run." if bounds else ".")
     )
-    predicted = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
-    keys = ["epsilon", "epochs", "learning_rate"]
-    cells = grid.merge(predicted[[*keys, "limited_by"]], on=keys)
+    cells = registered_cells(root, grid, PREDICTIONS)
     cells = cells[cells["measured_first_failing_depth"].str.isdigit()]
     parts = []
     for limit in ("budget", "wall"):
         at = cells[cells["limited_by"] == limit]
-        at = at.sort_values(keys[::-1], ascending=[True, True, False])  # the table's order
+        at = at.sort_values(CELL_KEYS[::-1], ascending=[True, True, False])  # the table's order
         if len(at):
             misses = ", ".join(f"{int(m):+d}" for m in at["miss"])
             parts.append(f"the {limit} ({len(at)} cells): {misses}")

@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from helpers import REPO
 
-from tools.analysis import sigmoid_gate, sigmoid_wall
+from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_wall
 
 # registered file -> where its grid's results go
 REGISTERED = {
     sigmoid_gate.PREDICTIONS: "plots/sigmoid_grid",
     sigmoid_wall.PREDICTIONS: str(Path(sigmoid_wall.RESULTS).parent),
+    sigmoid_regimes.PREDICTIONS: str(Path(sigmoid_regimes.RESULTS).parent),
 }
 
 
@@ -78,6 +79,53 @@ def test_the_revised_model_recovers_the_lines_a_grid_was_made_from():
     assert (model.wall_cells, model.budget_cells) == (12, 6 + 3)  # 200 epochs: walls 13-17
     (row,) = sigmoid_wall.predictions(model, [(1e-7, 100, 3e-4)])  # budget 1.5 rounds up
     assert row[-2:] == ("budget", 2)
+
+
+def test_the_regimes_predictions_are_what_the_model_gives_from_both_grids(tmp_path):
+    rows = sigmoid_wall.predictions(sigmoid_regimes.Regimes.committed(REPO), sigmoid_regimes.CELLS)
+    write_csv(tmp_path / "predictions.csv", sigmoid_wall.PREDICTION_COLUMNS, rows)
+    assert (tmp_path / "predictions.csv").read_bytes() == (
+        REPO / sigmoid_regimes.PREDICTIONS
+    ).read_bytes()
+    # none of the third grid's cells was in the first two
+    ran = set()
+    for table in (sigmoid_gate.GRID, sigmoid_wall.RESULTS):
+        grid = read_csv(REPO / table)
+        ran |= set(zip(grid["epsilon"], grid["epochs"], grid["learning_rate"], strict=True))
+    assert len(set(sigmoid_regimes.CELLS)) == len(sigmoid_regimes.CELLS) == 14
+    assert not ran & set(sigmoid_regimes.CELLS)
+
+
+def test_the_regimes_model_fits_each_limit_to_the_cells_that_failed_its_way():
+    """Grids made from wall = 1 + log10(1/epsilon) - log10(lr), where the nets collapsed, and
+    budget = 50 lr epochs - 2, where they started (one at exactly half collapsed: not more
+    than half), with the cells the fit must leave out: epsilon 1e-3 and a bound."""
+    import pandas as pd
+
+    rows = []
+    for decades in (5, 7, 9, 11):
+        for epochs, learning_rate in ((100, 1e-3), (200, 1e-3), (400, 1e-3), (100, 1e-2),
+                                      (400, 1e-2)):  # fmt: skip
+            wall = 1 + decades - round(math.log10(learning_rate))
+            budget = round(50 * learning_rate * epochs - 2)
+            collapsed = 0.9 if wall <= budget else 0.5 if decades == 7 else 0.0
+            rows.append((10.0**-decades, epochs, learning_rate, str(min(wall, budget)), collapsed))
+    rows += [(1e-3, 400, 1e-3, "2", 1.0), (1e-9, 100, 1e-2, ">20", 1.0)]
+    columns = [*sigmoid_gate.CELL_KEYS, "measured_first_failing_depth"]
+    grid = pd.DataFrame(rows, columns=[*columns, "collapse_rate_at_first_failing"])
+    half = len(grid) // 2
+    model = sigmoid_regimes.Regimes.fit([grid.iloc[:half], grid.iloc[half:]])
+    assert model.intercept == pytest.approx(1, abs=1e-9)
+    assert model.layers_per_decade == pytest.approx(1, abs=1e-9)
+    assert model.layers_per_lr_decade == pytest.approx(-1, abs=1e-9)
+    assert model.layers_per_lr_epoch == pytest.approx(50, abs=1e-9)
+    assert model.budget_offset == pytest.approx(-2, abs=1e-9)
+    assert (model.wall_cells, model.budget_cells) == (12, 8)
+    wall_cell, budget_cell = sigmoid_wall.predictions(
+        model, [(1e-6, 300, 3e-2), (1e-11, 150, 1e-3)]
+    )
+    assert wall_cell[-2:] == ("wall", 9)  # 8.52
+    assert budget_cell[-2:] == ("budget", 6)  # 5.5, half up
 
 
 @pytest.mark.parametrize(("registered", "results"), REGISTERED.items())

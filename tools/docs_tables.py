@@ -24,7 +24,9 @@ and is rendered from its source:
   ``sigmoid_wall``: the revised model fitted to that grid and its registered predictions,
   ``docs/registered/sigmoid_wall.csv`` (``tools/sigmoid_gate.py revise``);
   ``sigmoid_wall_results``: the second grid against them, ``plots/sigmoid_wall/sigmoid_wall.csv``
-  (``tools/sigmoid_gate.py compare --revised``);
+  (``tools/sigmoid_gate.py compare --model wall``); ``sigmoid_regimes``: the model revised
+  again, fitted to both grids, and its registered predictions,
+  ``docs/registered/sigmoid_regimes.csv`` (``tools/sigmoid_gate.py revise --model regimes``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -427,6 +429,7 @@ RENDER = {
     "sigmoid_grid": _analysis("sigmoid_gate", "grid_summary"),
     "sigmoid_wall": _analysis("sigmoid_wall", "summary"),
     "sigmoid_wall_results": _analysis("sigmoid_wall", "results_summary"),
+    "sigmoid_regimes": _analysis("sigmoid_regimes", "summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

@@ -6,7 +6,9 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py compare --sweeps gate_e3 gate_e5 ...  # plots/sigmoid_grid/
     python tools/sigmoid_gate.py compare --figure-only  # redraw its figure from its table
     python tools/sigmoid_gate.py revise  # docs/registered/sigmoid_wall.csv, from the grid
-    python tools/sigmoid_gate.py compare --revised --sweeps wall100lr3e4_e7 ...  # the second grid
+    python tools/sigmoid_gate.py compare --model wall --sweeps wall100lr3e4_e7 ...  # second grid
+    python tools/sigmoid_gate.py revise --model regimes  # docs/registered/sigmoid_regimes.csv
+    python tools/sigmoid_gate.py compare --model regimes --sweeps ...  # the third grid
     python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
     python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
     python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell
@@ -32,7 +34,14 @@ from or_gate.files.records import TRAINING
 from or_gate.files.tables import read_csv, write_csv
 from or_gate.runtime import DataError, run
 
-from analysis import cluster, outcomes, sigmoid_gate, sigmoid_timeline, sigmoid_wall
+from analysis import (
+    cluster,
+    outcomes,
+    sigmoid_gate,
+    sigmoid_regimes,
+    sigmoid_timeline,
+    sigmoid_wall,
+)
 
 VARIANT = "sigmoid"  # the write-up's: uniform(-0.05, 0.05)
 
@@ -66,21 +75,25 @@ def predict(root: Path) -> None:
     )
 
 
-def revise(root: Path) -> None:
-    model = sigmoid_wall.Wall.committed(root)
-    rows = sigmoid_wall.predictions(model)
-    write_csv(root / sigmoid_wall.PREDICTIONS, sigmoid_wall.PREDICTION_COLUMNS, rows)
-    print(
-        f"sigmoid_gate: wall {model.intercept:.3f} + {model.layers_per_decade:.3f} "
-        f"log10(1/epsilon), budget {model.layers_per_lr_epoch:.2f} lr epochs; {len(rows)} "
-        f"predictions -> {sigmoid_wall.PREDICTIONS}"
-    )
+# a revised model of two limits -> (its module, its class); the module names the registration's
+# PREDICTIONS, RESULTS and RESULTS_FIGURE
+REVISIONS = {
+    "wall": (sigmoid_wall, sigmoid_wall.Wall),
+    "regimes": (sigmoid_regimes, sigmoid_regimes.Regimes),
+}
 
 
-def compare(root: Path, sweeps: list[str], revised: bool = False) -> None:
-    """The grid's sweeps (each a depth range at some epsilon, epochs and learning rate)
-    against the registered predictions (``revised``: the second grid against the revised
-    model's)."""
+def revise(root: Path, model_name: str = "wall") -> None:
+    module, kind = REVISIONS[model_name]
+    model = kind.committed(root)
+    rows = sigmoid_wall.predictions(model, module.CELLS)
+    write_csv(root / module.PREDICTIONS, sigmoid_wall.PREDICTION_COLUMNS, rows)
+    print(f"sigmoid_gate: {model}; {len(rows)} predictions -> {module.PREDICTIONS}")
+
+
+def compare(root: Path, sweeps: list[str], model_name: str = "gate") -> None:
+    """A grid's sweeps (each a depth range at some epsilon, epochs and learning rate) against
+    the predictions ``model_name`` registered (``gate``: the first grid's)."""
     measured: dict[tuple, dict[int, float]] = {}
     collapsed: dict[tuple, dict[int, float]] = {}
     for name in sweeps:
@@ -91,28 +104,30 @@ def compare(root: Path, sweeps: list[str], revised: bool = False) -> None:
             depth, metrics = int(experiment.params["depth"]), experiment.metrics[VARIANT]
             measured.setdefault(cell, {})[depth] = float(metrics["success_rate"])
             collapsed.setdefault(cell, {})[depth] = float(metrics["collapse_rate"])
-    predictions, table, _ = _registration(root, revised)
+    predictions, table, _ = _registration(root, model_name)
     rows = sigmoid_gate.compare(measured, collapsed, read_csv(predictions, text=("limited_by",)))
     write_csv(table, sigmoid_gate.GRID_COLUMNS, rows)
-    redraw(root, revised)
+    redraw(root, model_name)
     print(f"sigmoid_gate: {len(rows)} cells -> {table} and .png")
 
 
-def _registration(root: Path, revised: bool) -> tuple[Path, Path, Path]:
-    """(registered predictions, results table, figure) of the gate's grid or, ``revised``,
-    of the second grid."""
-    if revised:
-        paths = sigmoid_wall.PREDICTIONS, sigmoid_wall.RESULTS, sigmoid_wall.RESULTS_FIGURE
-    else:
+def _registration(root: Path, model_name: str) -> tuple[Path, Path, Path]:
+    """(registered predictions, results table, figure) of the grid that tests ``model_name``."""
+    if model_name == "gate":
         paths = sigmoid_gate.PREDICTIONS, sigmoid_gate.GRID, sigmoid_gate.GRID_FIGURE
+    else:
+        module, _ = REVISIONS[model_name]
+        paths = module.PREDICTIONS, module.RESULTS, module.RESULTS_FIGURE
     return tuple(root / path for path in paths)
 
 
-def redraw(root: Path, revised: bool) -> None:
+def redraw(root: Path, model_name: str) -> None:
     """A grid's figure, drawn from its table."""
-    _, table, figure = _registration(root, revised)
-    draw = sigmoid_wall.draw_results if revised else sigmoid_gate.draw_grid
-    draw(root, table, figure)
+    _, table, figure = _registration(root, model_name)
+    if model_name == "gate":
+        sigmoid_gate.draw_grid(root, table, figure)
+    else:
+        REVISIONS[model_name][0].draw_results(root, table, figure)
 
 
 def _cell_params(document: dict, cell: tuple):
@@ -236,12 +251,17 @@ def main(argv: list[str]) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("profile").add_argument("--sweep", required=True)
     commands.add_parser("predict")
-    commands.add_parser("revise")
+    commands.add_parser("revise").add_argument(
+        "--model", choices=sorted(REVISIONS), default="wall", help="which revision to register"
+    )
     compare_command = commands.add_parser("compare")
     compare_command.add_argument("--sweeps", nargs="+")
     compare_command.add_argument("--figure-only", action="store_true")
     compare_command.add_argument(
-        "--revised", action="store_true", help="the second grid, against the revised model"
+        "--model",
+        choices=["gate", *sorted(REVISIONS)],
+        default="gate",
+        help="whose registered predictions the grid is scored against (wall: the second grid)",
     )
     timeline_command = commands.add_parser("timeline")
     timeline_command.add_argument(
@@ -259,13 +279,13 @@ def main(argv: list[str]) -> None:
     elif args.command == "predict":
         predict(root)
     elif args.command == "revise":
-        revise(root)
+        revise(root, args.model)
     elif args.command == "compare" and args.figure_only:  # redrawn from the committed table
-        redraw(root, args.revised)
+        redraw(root, args.model)
     elif args.command == "compare":
         if not args.sweeps:
             parser.error("compare needs --sweeps NAME ... (or --figure-only)")
-        compare(root, args.sweeps, args.revised)
+        compare(root, args.sweeps, args.model)
     else:
         cells = args.cell or list(sigmoid_timeline.TIMELINE_CELLS)
         out_dir = args.out_dir or root / Path(sigmoid_timeline.TIMELINE).parent

@@ -85,18 +85,21 @@ class Wall:
         """The model fitted to the first grid's committed table (``GRID``)."""
         return cls.fit(read_grid(root / GRID))
 
-    def wall(self, epsilon: float) -> float:
+    def wall(self, epsilon: float, learning_rate: float | None = None) -> float:
+        """The learning rate does not move it: the claim the second grid tested."""
         return self.intercept + self.layers_per_decade * -math.log10(epsilon)
 
     def budget(self, learning_rate: float, epochs: int) -> float:
         return self.layers_per_lr_epoch * learning_rate * epochs
 
 
-def predictions(model: Wall, cells=CELLS) -> list[tuple]:
-    """Rows of PREDICTION_COLUMNS for every cell (epsilon, epochs, learning rate)."""
+def predictions(model, cells=CELLS) -> list[tuple]:
+    """Rows of PREDICTION_COLUMNS for every cell (epsilon, epochs, learning rate) from a model
+    of two limits (``Wall``, ``sigmoid_regimes.Regimes``): its ``wall(epsilon, learning_rate)``
+    and ``budget(learning_rate, epochs)``."""
     rows = []
     for epsilon, epochs, learning_rate in cells:
-        wall, budget = model.wall(epsilon), model.budget(learning_rate, epochs)
+        wall, budget = model.wall(epsilon, learning_rate), model.budget(learning_rate, epochs)
         # half up, after float noise (50 x 3e-4 x 100 is 1.4999999999999998)
         first_failing = max(1, math.floor(round(min(wall, budget), 9) + 0.5))
         limit = "wall" if wall <= budget else "budget"
@@ -107,10 +110,7 @@ def predictions(model: Wall, cells=CELLS) -> list[tuple]:
 
 def summary(root: Path) -> str:
     """The revised model as fitted, and its registered predictions, for docs/sigmoid.md."""
-    from or_gate.files.tables import read_csv
-
     model = Wall.committed(root)
-    predicted = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
     lines = [
         f"Fitted to the first grid (`{GRID}`): the wall is {model.intercept:.2f} + "
         f"{model.layers_per_decade:.2f} log10(1/epsilon) layers ({model.wall_cells} cells of "
@@ -119,7 +119,19 @@ def summary(root: Path) -> str:
         f"({model.budget_cells} cells more than {BELOW_THE_WALL} layers above the wall), one "
         f"layer per {1 / (model.layers_per_lr_epoch * 1e-3):.0f} epochs at learning rate 1e-3.",
         "",
-        f"Registered (`{PREDICTIONS}`):",
+        *registered_table(root, PREDICTIONS),
+    ]
+    return "\n".join(lines)
+
+
+def registered_table(root: Path, predictions_file: str) -> list[str]:
+    """A registration's predictions (``PREDICTION_COLUMNS``) as a Markdown table, headed by
+    where they are."""
+    from or_gate.files.tables import read_csv
+
+    predicted = read_csv(root / predictions_file, PREDICTION_COLUMNS, text=("limited_by",))
+    lines = [
+        f"Registered (`{predictions_file}`):",
         "",
         "| learning rate | epsilon | epochs | wall | budget | limited by | first failing depth |",
         "|---|---|---|---|---|---|---|",
@@ -129,7 +141,7 @@ def summary(root: Path) -> str:
             f"| {row.learning_rate:g} | {row.epsilon:g} | {row.epochs} | {row.wall_depth:.2f} | "
             f"{row.budget_depth:.2f} | {row.limited_by} | {row.first_failing_depth} |"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def results_summary(root: Path) -> str:

@@ -1,0 +1,121 @@
+"""Sigmoid's critical depth, revised a second time after the second grid, and registered before
+a third grid at learning rates neither grid ran.
+
+The second grid (docs/sigmoid.md) kept the revised model's two limits in shape and missed them
+by a layer, always shallower. Its misses named what the model left out: the wall is not one
+depth per epsilon whatever the learning rate (at 1e-2 it lies a layer or two shallower than at
+1e-3 and 3e-3), and the budget's line through the origin was fitted to one grid's cells. Both
+grids also recorded *how* each cell failed, which says which limit acted without looking at
+the depth: at a wall most nets at the first failing depth collapse (a constant output: they
+never started); at a budget they started and ran out of epochs.
+
+So this model keeps the two limits and fits each to the cells where its own way of failing
+was seen, in both committed grids (epsilon 1e-3, another regime, left out as before):
+
+* the wall, ``a + b log10(1 / epsilon) + c log10(lr)``, to the cells where more than
+  ``COLLAPSED`` of the nets at the first failing depth collapsed;
+* the budget, ``k lr epochs + d`` (its own intercept: whatever delay there is before the
+  first layer moves), to every other cell.
+
+The first failing depth is the smaller of the two, rounded half up, as before
+(``sigmoid_wall.predictions``). Its test, ``CELLS``: learning rate 3e-2 (the wall's: does it
+keep falling beyond 1e-2?), 5e-3 (between the grids' rates) and 6e-4 (the budget's), at
+epsilons no grid ran at those rates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .sigmoid_gate import GRID, read_grid
+from .sigmoid_wall import OUTSIDE, registered_table
+from .sigmoid_wall import RESULTS as SECOND_GRID
+
+COLLAPSED = 0.5  # share of collapsed nets at the first failing depth above which the wall acted
+WALL_RATE, BETWEEN_RATE, BUDGET_RATE = 3e-2, 5e-3, 6e-4  # the third grid's learning rates
+CELLS = tuple(
+    [(epsilon, epochs, WALL_RATE) for epsilon in (1e-6, 1e-9, 1e-13) for epochs in (100, 300)]
+    + [(epsilon, 200, BETWEEN_RATE) for epsilon in (1e-9, 1e-13)]
+    + [(epsilon, epochs, BUDGET_RATE) for epsilon in (1e-9, 1e-13) for epochs in (150, 300, 600)]
+)
+PREDICTIONS = "docs/registered/sigmoid_regimes.csv"  # columns: sigmoid_wall.PREDICTION_COLUMNS
+RESULTS = "plots/sigmoid_regimes/sigmoid_regimes.csv"  # the third grid, as compare writes it
+RESULTS_FIGURE = "plots/sigmoid_regimes/sigmoid_regimes.png"
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """wall(epsilon, lr) = intercept + layers_per_decade log10(1 / epsilon)
+    + layers_per_lr_decade log10(lr); budget(lr, epochs) = layers_per_lr_epoch lr epochs
+    + budget_offset."""
+
+    intercept: float
+    layers_per_decade: float
+    layers_per_lr_decade: float
+    layers_per_lr_epoch: float
+    budget_offset: float
+    wall_cells: int
+    budget_cells: int
+
+    @classmethod
+    def fit(cls, grids) -> Regimes:
+        """Both lines from grid tables (``GRID_COLUMNS``): only cells whose transition lies
+        within the depths run, epsilon 1e-3 left out; each line fitted to its own regime's
+        cells."""
+        import pandas as pd
+
+        known = pd.concat(grids, ignore_index=True)
+        known = known[known["measured_first_failing_depth"].astype(str).str.isdigit()]
+        known = known[~np.isclose(known["epsilon"], OUTSIDE, rtol=1e-9, atol=0)]
+        depth = known["measured_first_failing_depth"].astype(int).to_numpy(float)
+        rate = known["learning_rate"].to_numpy(float)
+        collapsed = (known["collapse_rate_at_first_failing"] > COLLAPSED).to_numpy()
+        design = np.column_stack(
+            [np.ones(len(known)), -np.log10(known["epsilon"].to_numpy(float)), np.log10(rate)]
+        )
+        wall, *_ = np.linalg.lstsq(design[collapsed], depth[collapsed], rcond=None)
+        distance = rate * known["epochs"].to_numpy(float)
+        slope, offset = np.polyfit(distance[~collapsed], depth[~collapsed], 1)
+        cells = int(collapsed.sum()), int((~collapsed).sum())
+        return cls(*(float(value) for value in wall), float(slope), float(offset), *cells)
+
+    @classmethod
+    def committed(cls, root: Path) -> Regimes:
+        """The model fitted to both committed grids (``GRID`` and the second grid's table)."""
+        return cls.fit([read_grid(root / GRID), read_grid(root / SECOND_GRID)])
+
+    def wall(self, epsilon: float, learning_rate: float) -> float:
+        return (
+            self.intercept
+            + self.layers_per_decade * -math.log10(epsilon)
+            + self.layers_per_lr_decade * math.log10(learning_rate)
+        )
+
+    def budget(self, learning_rate: float, epochs: int) -> float:
+        return self.layers_per_lr_epoch * learning_rate * epochs + self.budget_offset
+
+
+def summary(root: Path) -> str:
+    """The model as fitted, and its registered predictions, for docs/sigmoid.md."""
+    model = Regimes.committed(root)
+    lines = [
+        f"Fitted to both grids (`{GRID}`, `{SECOND_GRID}`): the wall is "
+        f"{model.intercept:.2f} + {model.layers_per_decade:.2f} log10(1/epsilon) "
+        f"{_signed(model.layers_per_lr_decade)} log10(learning rate) layers ({model.wall_cells} "
+        f"cells where more than {COLLAPSED:g} of the nets at the first failing depth "
+        f"collapsed), {model.wall(1e-7, 1e-3):.2f} at Keras' epsilon and learning rate 1e-3; "
+        f"the budget is {model.layers_per_lr_epoch:.1f} x learning rate x epochs "
+        f"{_signed(model.budget_offset)} layers (the other {model.budget_cells} cells).",
+        "",
+        *registered_table(root, PREDICTIONS),
+    ]
+    return "\n".join(lines)
+
+
+def _signed(value: float) -> str:
+    """A term of a sum: '+ 0.93' or '- 0.93'."""
+    return f"{'-' if value < 0 else '+'} {abs(value):.2f}"

@@ -233,6 +233,31 @@ def test_the_committed_second_grid_figure_redraws_from_its_committed_table(tmp_p
     assert out.read_bytes() == (REPO / sigmoid_wall.RESULTS_FIGURE).read_bytes()
 
 
+def test_the_third_grid_is_also_scored_against_the_first_revision_s_predictions(tmp_path):
+    """Measured one layer below what ``Wall`` (fitted to the first grid) gives in 13 cells and
+    at it in the last, and one cell outside its depths run: the sentence counts what
+    ``Wall``'s line by hand gives, cell by cell in the registration's order."""
+    for path in (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.PREDICTIONS):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes((REPO / path).read_bytes())
+    by_hand = [  # -0.036 + 1.179 log10(1/epsilon) against 49.35 lr epochs, half up
+        max(1, math.floor(min(-0.0357 + 1.1786 * -math.log10(e), 49.355 * lr * n) + 0.5))
+        for e, n, lr in sigmoid_regimes.CELLS
+    ]
+    rows = [
+        (e, n, lr, "1-20", str(depth - (i < 13)), 0, 0, 0.0)
+        for i, ((e, n, lr), depth) in enumerate(zip(sigmoid_regimes.CELLS, by_hand, strict=True))
+    ]
+    rows[0] = (*rows[0][:3], "8-9", "<=8", 0, 0, 0.0)  # a bound: not scored
+    write_csv(tmp_path / sigmoid_regimes.RESULTS, sigmoid_gate.GRID_COLUMNS, rows)
+    said = sigmoid_regimes.results_summary(tmp_path).splitlines()[-1]
+    assert said == (
+        "The first revision, fitted to the first grid alone, gives for the same 13 cells 1 "
+        f"exactly and 13 within one layer (misses {', '.join(['-1'] * 12 + ['+0'])}, in the "
+        "registration's order)."
+    )
+
+
 def _grid(tmp_path, rows):
     """A grid table of ``rows`` beside the committed predictions, profile and timeline."""
     paths = (sigmoid_gate.PREDICTIONS, sigmoid_gate.PROFILE, "plots/sigmoid_gate/timeline.csv")

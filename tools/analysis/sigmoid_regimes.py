@@ -32,7 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from .sigmoid_gate import GRID, read_grid
-from .sigmoid_wall import OUTSIDE, registered_table
+from .sigmoid_wall import (
+    OUTSIDE,
+    Wall,
+    draw_registered,
+    predictions,
+    registered_table,
+    scored_summary,
+)
 from .sigmoid_wall import RESULTS as SECOND_GRID
 
 COLLAPSED = 0.5  # share of collapsed nets at the first failing depth above which the wall acted
@@ -114,6 +121,44 @@ def summary(root: Path) -> str:
         *registered_table(root, PREDICTIONS),
     ]
     return "\n".join(lines)
+
+
+def results_summary(root: Path) -> str:
+    """The third grid against the registered predictions, and beside it what the first
+    revision (``Wall``, fixed by the first grid before this one ran) gives for the same cells."""
+    lines = scored_summary(root, RESULTS, PREDICTIONS, len(CELLS))
+    grid = read_grid(root / RESULTS)
+    known = grid[grid["measured_first_failing_depth"].str.isdigit()]
+    measured = {
+        (row.epsilon, row.epochs, row.learning_rate): int(row.measured_first_failing_depth)
+        for row in known.itertuples()
+    }
+    earlier = {
+        (row[0], row[1], row[2]): row[-1]
+        for row in predictions(Wall.committed(root), CELLS)
+        if (row[0], row[1], row[2]) in measured
+    }
+    misses = [measured[cell] - depth for cell, depth in earlier.items()]
+    if misses:
+        lines.append(
+            f"The first revision, fitted to the first grid alone, gives for the same "
+            f"{len(misses)} cells {sum(m == 0 for m in misses)} exactly and "
+            f"{sum(abs(m) <= 1 for m in misses)} within one layer (misses "
+            f"{', '.join(f'{m:+d}' for m in misses)}, in the registration's order)."
+        )
+    return "\n".join(lines)
+
+
+def draw_results(root: Path, table_path: Path, path: Path) -> None:
+    """One panel per learning rate: at 3e-2 and 5e-3 (the wall's) the first failing depth
+    against epsilon, one colour per budget; at 6e-4 (the budget's) against epochs, one colour
+    per epsilon; registered (dashed, open) beside measured (solid, filled)."""
+    panels = (
+        (WALL_RATE, "epochs", "epsilon"),
+        (BETWEEN_RATE, "epochs", "epsilon"),
+        (BUDGET_RATE, "epsilon", "epochs"),
+    )
+    draw_registered(table_path, path, root / PREDICTIONS, panels)
 
 
 def _signed(value: float) -> str:

@@ -145,22 +145,30 @@ def registered_table(root: Path, predictions_file: str) -> list[str]:
 
 
 def results_summary(root: Path) -> str:
-    """The second grid against the registered predictions: every cell with its miss, the
-    score, the misses by the limit the registration named, and the wall's claim that the
-    learning rate does not move it (learning rate 1e-2 beside the first grid's longest runs)."""
+    """The second grid against the registered predictions, and the wall's claim that the
+    learning rate does not move it (learning rate 1e-2 beside the first grid's longest
+    runs)."""
+    lines = scored_summary(root, RESULTS, PREDICTIONS, len(CELLS))
+    lines.append(_wall_sentence(read_grid(root / RESULTS), read_grid(root / GRID)))
+    return "\n".join(lines)
 
+
+def scored_summary(root: Path, results: str, predictions_file: str, registered: int) -> list[str]:
+    """A grid (``results``) against a registration of two limits (``predictions_file``, with
+    ``registered`` cells): every cell with its miss, the score, the misses by the limit the
+    registration named, and how the nets at each cell's first failing depth failed."""
     from .sigmoid_gate import CELL_KEYS, registered_cells, scored_table
 
-    grid = read_grid(root / RESULTS)
+    grid = read_grid(root / results)
     lines, scored = scored_table(grid)
     bounds = int((~grid["measured_first_failing_depth"].str.isdigit()).sum())
     lines.append(
-        f"\n{len(grid)} of the {len(CELLS)} registered cells run; of the {len(scored)} whose "
+        f"\n{len(grid)} of the {registered} registered cells run; of the {len(scored)} whose "
         f"transition lies within the depths run, {sum(m == 0 for m in scored)} predicted "
-        f"exactly and {sum(abs(m) <= 1 for m in scored)} within one layer (`{RESULTS}`)"
+        f"exactly and {sum(abs(m) <= 1 for m in scored)} within one layer (`{results}`)"
         + (f"; {bounds} lie outside the depths run." if bounds else ".")
     )
-    cells = registered_cells(root, grid, PREDICTIONS)
+    cells = registered_cells(root, grid, predictions_file)
     cells = cells[cells["measured_first_failing_depth"].str.isdigit()]
     parts = []
     for limit in ("budget", "wall"):
@@ -181,8 +189,7 @@ def results_summary(root: Path) -> str:
             "At the first failing depth most nets collapsed (a constant output: they never "
             f"started) {' and '.join(regimes)}."
         )
-    lines.append(_wall_sentence(grid, read_grid(root / GRID)))
-    return "\n".join(lines)
+    return lines
 
 
 def _wall_sentence(grid, first) -> str:
@@ -231,16 +238,24 @@ def draw_results(root: Path, table_path: Path, path: Path) -> None:
     colour per epsilon, registered (dashed, open) beside measured (solid, filled). Right,
     learning rate 1e-2: against epsilon, one colour per budget, beside the first grid's
     longest runs at 1e-3 and 3e-3 (grey): the wall the model says the learning rate leaves."""
+    panels = ((SLOW, "epsilon", "epochs"), (FAST, "epochs", "epsilon"))
+    draw_registered(table_path, path, root / PREDICTIONS, panels, beside=read_grid(root / GRID))
+
+
+def draw_registered(table_path: Path, path: Path, predictions: Path, panels, beside=None) -> None:
+    """A grid against its registration, one panel per (learning rate, series, along): the
+    first failing depth along epochs or epsilon, one colour per value of the other, registered
+    (dashed, open) beside measured (solid, filled). ``beside``: an earlier grid whose longest
+    runs are drawn in grey on the panels along epsilon."""
     from or_gate.figures import new_figure, save_figure
     from or_gate.files.tables import read_csv
 
-    grid, first = read_grid(table_path), read_grid(root / GRID)
-    predicted = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
-    figure, (slow, fast) = new_figure(1, 2, (10, 4.2))
+    grid = read_grid(table_path)
+    predicted = read_csv(predictions, PREDICTION_COLUMNS, text=("limited_by",))
+    figure, axes = new_figure(1, len(panels), (5 * len(panels), 4.2))
     figure.set_layout_engine("constrained")
     colours = ["#0072B2", "#E69F00", "#009E73"]  # Okabe-Ito
-    panels = ((slow, SLOW, "epsilon", "epochs"), (fast, FAST, "epochs", "epsilon"))
-    for axis, rate, series, along in panels:
+    for axis, (rate, series, along) in zip(axes, panels, strict=True):
         ran = grid[np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)]
         told = predicted[np.isclose(predicted["learning_rate"], rate, rtol=1e-9, atol=0)]
         for colour, (value, forecast) in zip(colours, told.groupby(series), strict=False):
@@ -257,20 +272,25 @@ def draw_results(root: Path, table_path: Path, path: Path) -> None:
                 axis.plot(x_at, depth, marker, color=colour, ms=6)
         if along == "epochs":
             axis.set_xscale("log", base=2)
-            axis.set_xticks([100, 200, 400, 800], ["100", "200", "400", "800"])
+            ticks = sorted(set(told["epochs"]))
+            axis.set_xticks(ticks, [str(epochs) for epochs in ticks])
         else:
-            longest = first[first["epochs"] == first["epochs"].max()]
-            for style, (rate_before, at) in zip(":-", longest.groupby("learning_rate"),
-                                                strict=False):  # fmt: skip
-                at = at[at["measured_first_failing_depth"].str.isdigit()].sort_values("epsilon")
-                depth = at["measured_first_failing_depth"].astype(int)
-                label = f"first grid, {rate_before:g}, {first['epochs'].max()} epochs"
-                axis.plot(-np.log10(at["epsilon"]), depth, style, color="grey", lw=1, label=label)
-            ticks = sorted(set(longest["epsilon"]), reverse=True)
+            ticks = sorted(set(told["epsilon"]), reverse=True)
+            if beside is not None:
+                longest = beside[beside["epochs"] == beside["epochs"].max()]
+                for style, (rate_before, at) in zip(":-", longest.groupby("learning_rate"),
+                                                    strict=False):  # fmt: skip
+                    at = at[at["measured_first_failing_depth"].str.isdigit()]
+                    at = at.sort_values("epsilon")
+                    depth = at["measured_first_failing_depth"].astype(int)
+                    label = f"first grid, {rate_before:g}, {beside['epochs'].max()} epochs"
+                    axis.plot(-np.log10(at["epsilon"]), depth, style, color="grey", lw=1,
+                              label=label)  # fmt: skip
+                ticks = sorted(set(longest["epsilon"]), reverse=True)
             axis.set_xticks([-math.log10(e) for e in ticks], [f"{e:g}" for e in ticks])
         axis.set_xlabel("epochs" if along == "epochs" else "Adam's epsilon")
         axis.set_title(f"learning rate {rate:g}", fontsize=10)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8, loc="upper left")
-    slow.set_ylabel("first failing depth (dashed: registered)")
+    axes[0].set_ylabel("first failing depth (dashed: registered)")
     save_figure(figure, path)

@@ -227,34 +227,33 @@ def test_the_committed_grid_figure_redraws_from_its_committed_table(tmp_path):
     assert out.read_bytes() == (REPO / sigmoid_gate.GRID_FIGURE).read_bytes()
 
 
-def test_the_committed_second_grid_figure_redraws_from_its_committed_table(tmp_path):
-    out = tmp_path / "sigmoid_wall.png"
-    sigmoid_wall.draw_results(REPO, REPO / sigmoid_wall.RESULTS, out)
-    assert out.read_bytes() == (REPO / sigmoid_wall.RESULTS_FIGURE).read_bytes()
+@pytest.mark.parametrize("revision", [sigmoid_wall, sigmoid_regimes], ids=lambda m: m.__name__)
+def test_a_revision_s_committed_grid_figure_redraws_from_its_committed_table(tmp_path, revision):
+    out = tmp_path / "figure.png"
+    revision.draw_results(REPO, REPO / revision.RESULTS, out)
+    assert out.read_bytes() == (REPO / revision.RESULTS_FIGURE).read_bytes()
 
 
 def test_the_third_grid_is_also_scored_against_the_first_revision_s_predictions(tmp_path):
-    """Measured one layer below what ``Wall`` (fitted to the first grid) gives in 13 cells and
-    at it in the last, and one cell outside its depths run: the sentence counts what
-    ``Wall``'s line by hand gives, cell by cell in the registration's order."""
+    """Measured one layer below what ``Wall`` (fitted to the first grid) gives in every cell
+    but the table's first, and one cell outside its depths run: the sentence counts what
+    ``Wall``'s line by hand gives, cell by cell in the table's order (learning rate, epochs,
+    epsilon from the largest)."""
     for path in (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.PREDICTIONS):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes((REPO / path).read_bytes())
-    by_hand = [  # -0.036 + 1.179 log10(1/epsilon) against 49.35 lr epochs, half up
-        max(1, math.floor(min(-0.0357 + 1.1786 * -math.log10(e), 49.355 * lr * n) + 0.5))
-        for e, n, lr in sigmoid_regimes.CELLS
-    ]
-    rows = [
-        (e, n, lr, "1-20", str(depth - (i < 13)), 0, 0, 0.0)
-        for i, ((e, n, lr), depth) in enumerate(zip(sigmoid_regimes.CELLS, by_hand, strict=True))
-    ]
+    rows = []
+    for e, n, lr in sigmoid_regimes.CELLS:  # -0.036 + 1.179 log10(1/e) against 49.35 lr n
+        by_hand = max(1, math.floor(min(-0.0357 + 1.1786 * -math.log10(e), 49.355 * lr * n) + 0.5))
+        found = by_hand - ((e, n, lr) != (1e-9, 150, 6e-4))  # the table's first cell
+        rows.append((e, n, lr, "1-20", str(found), 0, 0, 0.0))
     rows[0] = (*rows[0][:3], "8-9", "<=8", 0, 0, 0.0)  # a bound: not scored
     write_csv(tmp_path / sigmoid_regimes.RESULTS, sigmoid_gate.GRID_COLUMNS, rows)
     said = sigmoid_regimes.results_summary(tmp_path).splitlines()[-1]
     assert said == (
         "The first revision, fitted to the first grid alone, gives for the same 13 cells 1 "
-        f"exactly and 13 within one layer (misses {', '.join(['-1'] * 12 + ['+0'])}, in the "
-        "registration's order)."
+        f"exactly and 13 within one layer (misses {', '.join(['+0'] + ['-1'] * 12)}, in the "
+        "table's order)."
     )
 
 
@@ -381,3 +380,57 @@ def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows()
     collapsed = cells["collapse_rate_at_first_failing"] > 0.5
     assert collapsed[~slow].all() and not collapsed[slow].any()
     assert ((cells["limited_by"] == "wall") & slow).sum() == 1
+
+
+def test_the_docs_reading_of_the_third_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's reading of the third grid, checked against its committed table."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(REPO / sigmoid_regimes.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
+    predicted = read_csv(REPO / sigmoid_regimes.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
+    assert len(cells) == len(sigmoid_regimes.CELLS) == 14  # every registered cell is run
+    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
+    depth = cells["measured_first_failing_depth"].astype(int)
+    miss = depth - cells["first_failing_depth"]
+    assert ((miss == 0).sum(), (miss.abs() <= 1).sum()) == (6, 11)
+    assert (miss > 0).any() and (miss < 0).any()  # on both sides
+    # the first revision, asked the same cells: 4 exact, 8 within one layer
+    earlier = {
+        row[:3]: row[-1]
+        for row in sigmoid_wall.predictions(
+            sigmoid_wall.Wall.committed(REPO), sigmoid_regimes.CELLS
+        )
+    }
+    keys = zip(*(cells[key] for key in sigmoid_gate.CELL_KEYS), strict=True)
+    before = depth - [earlier[cell] for cell in keys]
+    assert ((before == 0).sum(), (before.abs() <= 1).sum()) == (4, 8)
+    # the regime named: collapsed in all 10 wall cells, started in all 4 budget cells
+    collapsed = cells["collapse_rate_at_first_failing"] > 0.5
+    wall = cells["limited_by"] == "wall"
+    assert (collapsed == wall).all() and (wall.sum(), (~wall).sum()) == (10, 4)
+
+    def at(rate, epochs=None):
+        chosen = np.isclose(cells["learning_rate"], rate, rtol=1e-9, atol=0)
+        if epochs is not None:
+            chosen &= cells["epochs"] == epochs
+        return cells[chosen].sort_values("epsilon", ascending=False)
+
+    def found(rows):
+        return rows["measured_first_failing_depth"].astype(int).tolist()
+
+    # the budget: 4, 4 at 150 epochs, 8, 9 at 300; the first revision also within one layer
+    assert (found(at(6e-4, 150)), found(at(6e-4, 300))) == ([4, 4], [8, 9])
+    assert (before[~wall].abs() <= 1).all() and (miss[~wall].abs() <= 1).all()
+    # the wall at 3e-2: the same at 100 and 300 epochs, collapse rates too; 6, 9, 12 by epsilon
+    # (under one layer a decade, the fit says 1.21): +1, 0, -2; at 5e-3, 9 and 13 against 10, 15
+    short, long = at(3e-2, 100), at(3e-2, 300)
+    assert found(short) == found(long) == [6, 9, 12]
+    assert short["collapse_rate_at_first_failing"].tolist() == (
+        long["collapse_rate_at_first_failing"].tolist()
+    )
+    layers_per_decade = (found(short)[-1] - found(short)[0]) / (13 - 6)
+    assert layers_per_decade < 1
+    assert round(sigmoid_regimes.Regimes.committed(REPO).layers_per_decade, 2) == 1.21
+    assert (found(short) - short["first_failing_depth"]).tolist() == [1, 0, -2]
+    between = at(5e-3)
+    assert (found(between), between["first_failing_depth"].tolist()) == ([9, 13], [10, 15])

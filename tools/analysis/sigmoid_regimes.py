@@ -138,13 +138,14 @@ def results_summary(root: Path) -> str:
         for row in predictions(Wall.committed(root), CELLS)
         if (row[0], row[1], row[2]) in measured
     }
-    misses = [measured[cell] - depth for cell, depth in earlier.items()]
+    in_table_order = sorted(earlier, key=lambda cell: (cell[2], cell[1], -cell[0]))
+    misses = [measured[cell] - earlier[cell] for cell in in_table_order]
     if misses:
         lines.append(
             f"The first revision, fitted to the first grid alone, gives for the same "
             f"{len(misses)} cells {sum(m == 0 for m in misses)} exactly and "
             f"{sum(abs(m) <= 1 for m in misses)} within one layer (misses "
-            f"{', '.join(f'{m:+d}' for m in misses)}, in the registration's order)."
+            f"{', '.join(f'{m:+d}' for m in misses)}, in the table's order)."
         )
     return "\n".join(lines)
 

@@ -18,13 +18,14 @@ import numpy as np
 import pytest
 from helpers import REPO
 
-from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_wall
+from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_slopes, sigmoid_wall
 
 # registered file -> where its grid's results go
 REGISTERED = {
     sigmoid_gate.PREDICTIONS: "plots/sigmoid_grid",
     sigmoid_wall.PREDICTIONS: str(Path(sigmoid_wall.RESULTS).parent),
     sigmoid_regimes.PREDICTIONS: str(Path(sigmoid_regimes.RESULTS).parent),
+    sigmoid_slopes.PREDICTIONS: str(Path(sigmoid_slopes.RESULTS).parent),
 }
 
 
@@ -81,19 +82,58 @@ def test_the_revised_model_recovers_the_lines_a_grid_was_made_from():
     assert row[-2:] == ("budget", 2)
 
 
-def test_the_regimes_predictions_are_what_the_model_gives_from_both_grids(tmp_path):
-    rows = sigmoid_wall.predictions(sigmoid_regimes.Regimes.committed(REPO), sigmoid_regimes.CELLS)
+@pytest.mark.parametrize(
+    ("revision", "model", "earlier_grids"),
+    [
+        (sigmoid_regimes, sigmoid_regimes.Regimes, (sigmoid_gate.GRID, sigmoid_wall.RESULTS)),
+        (
+            sigmoid_slopes,
+            sigmoid_slopes.Slopes,
+            (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.RESULTS),
+        ),
+    ],
+    ids=["regimes", "slopes"],
+)
+def test_a_revision_s_predictions_are_what_it_gives_from_the_grids_before_it(
+    tmp_path, revision, model, earlier_grids
+):
+    assert earlier_grids == model.GRIDS  # fitted to every grid before its own
+    rows = sigmoid_wall.predictions(model.committed(REPO), revision.CELLS)
     write_csv(tmp_path / "predictions.csv", sigmoid_wall.PREDICTION_COLUMNS, rows)
-    assert (tmp_path / "predictions.csv").read_bytes() == (
-        REPO / sigmoid_regimes.PREDICTIONS
-    ).read_bytes()
-    # none of the third grid's cells was in the first two
+    assert (tmp_path / "predictions.csv").read_bytes() == (REPO / revision.PREDICTIONS).read_bytes()
+    # none of its grid's cells was in an earlier grid
     ran = set()
-    for table in (sigmoid_gate.GRID, sigmoid_wall.RESULTS):
+    for table in earlier_grids:
         grid = read_csv(REPO / table)
         ran |= set(zip(grid["epsilon"], grid["epochs"], grid["learning_rate"], strict=True))
-    assert len(set(sigmoid_regimes.CELLS)) == len(sigmoid_regimes.CELLS) == 14
-    assert not ran & set(sigmoid_regimes.CELLS)
+    assert len(set(revision.CELLS)) == len(revision.CELLS) == len(rows)
+    assert not ran & set(revision.CELLS)
+
+
+def test_the_slopes_model_lets_the_wall_s_slope_in_epsilon_move_with_the_learning_rate():
+    """A grid made from wall = 2 + (1 - 0.5 log10 lr) log10(1/epsilon) - log10(lr): 2 layers
+    a decade at lr 1e-2, 2.5 at 1e-3; and budget = 50 lr epochs - 2."""
+    import pandas as pd
+
+    rows = []
+    for decades in (4, 6, 8):
+        for epochs, learning_rate in ((100, 1e-2), (800, 1e-3), (100, 1e-3)):
+            log_rate = round(math.log10(learning_rate))
+            wall = 2 + (1 - 0.5 * log_rate) * decades - log_rate
+            budget = 50 * learning_rate * epochs - 2
+            collapsed = 0.9 if wall <= budget else 0.0
+            rows.append((10.0**-decades, epochs, learning_rate, str(round(min(wall, budget))),
+                         collapsed))  # fmt: skip
+    rows.append((10.0**-10, 200, 1e-3, "8", 0.0))  # a second budget: the line needs two
+    columns = [*sigmoid_gate.CELL_KEYS, "measured_first_failing_depth"]
+    grid = pd.DataFrame(rows, columns=[*columns, "collapse_rate_at_first_failing"])
+    model = sigmoid_slopes.Slopes.fit([grid])
+    assert model.intercept == pytest.approx(2, abs=1e-9)
+    assert model.layers_per_decade == pytest.approx(1, abs=1e-9)
+    assert model.slope_per_lr_decade == pytest.approx(-0.5, abs=1e-9)
+    assert model.layers_per_lr_decade == pytest.approx(-1, abs=1e-9)
+    assert (model.layers_per_lr_epoch, model.budget_offset) == pytest.approx((50, -2), abs=1e-9)
+    assert model.wall(1e-10, 1e-4) == pytest.approx(2 + 3 * 10 + 4)  # 3 layers a decade
 
 
 def test_the_regimes_model_fits_each_limit_to_the_cells_that_failed_its_way():
@@ -434,3 +474,23 @@ def test_the_docs_reading_of_the_third_grid_is_what_the_committed_table_shows():
     assert (found(short) - short["first_failing_depth"]).tolist() == [1, 0, -2]
     between = at(5e-3)
     assert (found(between), between["first_failing_depth"].tolist()) == ([9, 13], [10, 15])
+
+
+def test_the_docs_reading_of_the_wall_s_slope_by_learning_rate_is_what_the_grids_show():
+    """The reading the third revision registers: layers per decade of epsilon about 1.2 at
+    1e-3 (the first grid's longest budget), about one at 1e-2, under one at 3e-2."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grids = [
+        read_csv(REPO / table, sigmoid_gate.GRID_COLUMNS, text=text)
+        for table in (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.RESULTS)
+    ]
+
+    def slope(grid, rate, epochs):
+        at = grid[np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)]
+        at = at[(at["epochs"] == epochs) & (at["epsilon"] < 1e-3)]  # 1e-3: another regime
+        depth = at["measured_first_failing_depth"].astype(int)
+        return np.polyfit(-np.log10(at["epsilon"]), depth, 1)[0]
+
+    assert round(slope(grids[0], 1e-3, 800), 1) == 1.2
+    assert round(slope(grids[1], 1e-2, 100), 1) == 1.0
+    assert slope(grids[2], 3e-2, 100) < 1

@@ -29,7 +29,9 @@ and is rendered from its source:
   ``docs/registered/sigmoid_regimes.csv`` (``tools/sigmoid_gate.py revise --model regimes``);
   ``sigmoid_regimes_results``: the third grid against them,
   ``plots/sigmoid_regimes/sigmoid_regimes.csv`` (``tools/sigmoid_gate.py compare --model
-  regimes``);
+  regimes``); ``sigmoid_slopes``: the model revised a third time, fitted to the three grids,
+  and its registered predictions, ``docs/registered/sigmoid_slopes.csv``
+  (``tools/sigmoid_gate.py revise --model slopes``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -434,6 +436,7 @@ RENDER = {
     "sigmoid_wall_results": _analysis("sigmoid_wall", "results_summary"),
     "sigmoid_regimes": _analysis("sigmoid_regimes", "summary"),
     "sigmoid_regimes_results": _analysis("sigmoid_regimes", "results_summary"),
+    "sigmoid_slopes": _analysis("sigmoid_slopes", "summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

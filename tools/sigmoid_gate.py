@@ -9,6 +9,8 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py compare --model wall --sweeps wall100lr3e4_e7 ...  # second grid
     python tools/sigmoid_gate.py revise --model regimes  # docs/registered/sigmoid_regimes.csv
     python tools/sigmoid_gate.py compare --model regimes --sweeps ...  # the third grid
+    python tools/sigmoid_gate.py revise --model slopes  # docs/registered/sigmoid_slopes.csv
+    python tools/sigmoid_gate.py compare --model slopes --sweeps ...  # the fourth grid
     python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
     python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
     python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell
@@ -39,6 +41,7 @@ from analysis import (
     outcomes,
     sigmoid_gate,
     sigmoid_regimes,
+    sigmoid_slopes,
     sigmoid_timeline,
     sigmoid_wall,
 )
@@ -80,6 +83,7 @@ def predict(root: Path) -> None:
 REVISIONS = {
     "wall": (sigmoid_wall, sigmoid_wall.Wall),
     "regimes": (sigmoid_regimes, sigmoid_regimes.Regimes),
+    "slopes": (sigmoid_slopes, sigmoid_slopes.Slopes),
 }
 
 

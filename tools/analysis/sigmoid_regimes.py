@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -68,6 +69,14 @@ class Regimes:
     wall_cells: int
     budget_cells: int
 
+    # the wall's terms: coefficient's field -> the term at (decades of 1 / epsilon, log10 lr)
+    WALL_TERMS: ClassVar[dict] = {
+        "intercept": lambda decades, log_rate: decades * 0 + 1,
+        "layers_per_decade": lambda decades, log_rate: decades,
+        "layers_per_lr_decade": lambda decades, log_rate: log_rate,
+    }
+    GRIDS: ClassVar[tuple[str, ...]] = (GRID, SECOND_GRID)  # what ``committed`` fits
+
     @classmethod
     def fit(cls, grids) -> Regimes:
         """Both lines from grid tables (``GRID_COLUMNS``): only cells whose transition lies
@@ -81,25 +90,30 @@ class Regimes:
         depth = known["measured_first_failing_depth"].astype(int).to_numpy(float)
         rate = known["learning_rate"].to_numpy(float)
         collapsed = (known["collapse_rate_at_first_failing"] > COLLAPSED).to_numpy()
+        decades = -np.log10(known["epsilon"].to_numpy(float))
         design = np.column_stack(
-            [np.ones(len(known)), -np.log10(known["epsilon"].to_numpy(float)), np.log10(rate)]
+            [term(decades, np.log10(rate)) for term in cls.WALL_TERMS.values()]
         )
         wall, *_ = np.linalg.lstsq(design[collapsed], depth[collapsed], rcond=None)
         distance = rate * known["epochs"].to_numpy(float)
         slope, offset = np.polyfit(distance[~collapsed], depth[~collapsed], 1)
-        cells = int(collapsed.sum()), int((~collapsed).sum())
-        return cls(*(float(value) for value in wall), float(slope), float(offset), *cells)
+        return cls(
+            **{name: float(value) for name, value in zip(cls.WALL_TERMS, wall, strict=True)},
+            layers_per_lr_epoch=float(slope),
+            budget_offset=float(offset),
+            wall_cells=int(collapsed.sum()),
+            budget_cells=int((~collapsed).sum()),
+        )
 
     @classmethod
     def committed(cls, root: Path) -> Regimes:
-        """The model fitted to both committed grids (``GRID`` and the second grid's table)."""
-        return cls.fit([read_grid(root / GRID), read_grid(root / SECOND_GRID)])
+        """The model fitted to the committed grids it names (``GRIDS``)."""
+        return cls.fit([read_grid(root / path) for path in cls.GRIDS])
 
     def wall(self, epsilon: float, learning_rate: float) -> float:
-        return (
-            self.intercept
-            + self.layers_per_decade * -math.log10(epsilon)
-            + self.layers_per_lr_decade * math.log10(learning_rate)
+        decades, log_rate = -math.log10(epsilon), math.log10(learning_rate)
+        return sum(
+            getattr(self, name) * term(decades, log_rate) for name, term in self.WALL_TERMS.items()
         )
 
     def budget(self, learning_rate: float, epochs: int) -> float:
@@ -112,11 +126,11 @@ def summary(root: Path) -> str:
     lines = [
         f"Fitted to both grids (`{GRID}`, `{SECOND_GRID}`): the wall is "
         f"{model.intercept:.2f} + {model.layers_per_decade:.2f} log10(1/epsilon) "
-        f"{_signed(model.layers_per_lr_decade)} log10(learning rate) layers ({model.wall_cells} "
+        f"{signed(model.layers_per_lr_decade)} log10(learning rate) layers ({model.wall_cells} "
         f"cells where more than {COLLAPSED:g} of the nets at the first failing depth "
         f"collapsed), {model.wall(1e-7, 1e-3):.2f} at Keras' epsilon and learning rate 1e-3; "
         f"the budget is {model.layers_per_lr_epoch:.1f} x learning rate x epochs "
-        f"{_signed(model.budget_offset)} layers (the other {model.budget_cells} cells).",
+        f"{signed(model.budget_offset)} layers (the other {model.budget_cells} cells).",
         "",
         *registered_table(root, PREDICTIONS),
     ]
@@ -127,27 +141,36 @@ def results_summary(root: Path) -> str:
     """The third grid against the registered predictions, and beside it what the first
     revision (``Wall``, fixed by the first grid before this one ran) gives for the same cells."""
     lines = scored_summary(root, RESULTS, PREDICTIONS, len(CELLS))
-    grid = read_grid(root / RESULTS)
+    earlier = Wall.committed(root)
+    lines += beside_earlier(
+        root, RESULTS, CELLS, earlier, "The first revision, fitted to the first grid alone,"
+    )
+    return "\n".join(lines)
+
+
+def beside_earlier(root: Path, results: str, cells, earlier, who: str) -> list[str]:
+    """What an earlier model of two limits (``earlier``, fixed before the grid ``results`` ran)
+    gives for the same ``cells``: its score, and its misses in the table's order."""
+    grid = read_grid(root / results)
     known = grid[grid["measured_first_failing_depth"].str.isdigit()]
     measured = {
         (row.epsilon, row.epochs, row.learning_rate): int(row.measured_first_failing_depth)
         for row in known.itertuples()
     }
-    earlier = {
+    given = {
         (row[0], row[1], row[2]): row[-1]
-        for row in predictions(Wall.committed(root), CELLS)
+        for row in predictions(earlier, cells)
         if (row[0], row[1], row[2]) in measured
     }
-    in_table_order = sorted(earlier, key=lambda cell: (cell[2], cell[1], -cell[0]))
-    misses = [measured[cell] - earlier[cell] for cell in in_table_order]
-    if misses:
-        lines.append(
-            f"The first revision, fitted to the first grid alone, gives for the same "
-            f"{len(misses)} cells {sum(m == 0 for m in misses)} exactly and "
-            f"{sum(abs(m) <= 1 for m in misses)} within one layer (misses "
-            f"{', '.join(f'{m:+d}' for m in misses)}, in the table's order)."
-        )
-    return "\n".join(lines)
+    in_table_order = sorted(given, key=lambda cell: (cell[2], cell[1], -cell[0]))
+    misses = [measured[cell] - given[cell] for cell in in_table_order]
+    if not misses:
+        return []
+    return [
+        f"{who} gives for the same {len(misses)} cells {sum(m == 0 for m in misses)} exactly "
+        f"and {sum(abs(m) <= 1 for m in misses)} within one layer (misses "
+        f"{', '.join(f'{m:+d}' for m in misses)}, in the table's order)."
+    ]
 
 
 def draw_results(root: Path, table_path: Path, path: Path) -> None:
@@ -162,6 +185,6 @@ def draw_results(root: Path, table_path: Path, path: Path) -> None:
     draw_registered(table_path, path, root / PREDICTIONS, panels)
 
 
-def _signed(value: float) -> str:
+def signed(value: float) -> str:
     """A term of a sum: '+ 0.93' or '- 0.93'."""
     return f"{'-' if value < 0 else '+'} {abs(value):.2f}"

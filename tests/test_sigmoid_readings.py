@@ -1,0 +1,172 @@
+"""docs/sigmoid.md's readings of its grids, each checked against the committed tables.
+
+Every sentence there that describes a grid's result with a number, or a claim about its
+shape, is checked here by reading the committed tables themselves (independently of the code
+that renders the generated blocks), so an edit of a table or of the prose that makes them
+disagree fails.
+"""
+
+from __future__ import annotations
+
+from or_gate.files.tables import read_csv
+
+import numpy as np
+from helpers import REPO
+
+from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_wall
+
+
+def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's "What held and what did not" reads the committed grid without
+    numbers of its own; each reading is checked here against the table it reads."""
+    grid = read_csv(
+        REPO / sigmoid_gate.GRID,
+        sigmoid_gate.GRID_COLUMNS,
+        text=("depths_run", "measured_first_failing_depth"),
+    )
+    predicted = read_csv(REPO / sigmoid_gate.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
+    assert len(cells) == len(predicted) == 56  # every registered cell is run
+    bounds = cells["measured_first_failing_depth"].str.contains("[<>]")
+    assert not bounds.any(), cells[bounds]  # every transition lies within the depths run
+    depth = cells["measured_first_failing_depth"].astype(int)
+
+    def at(epsilon, learning_rate=None, limit=None):
+        chosen = np.isclose(cells["epsilon"], epsilon)
+        if learning_rate is not None:
+            chosen &= np.isclose(cells["learning_rate"], learning_rate)
+        if limit is not None:
+            chosen &= cells["limited_by"] == limit
+        return cells[chosen].set_index(["learning_rate", "epochs"]), depth[chosen].to_numpy()
+
+    # the budget: at Keras' epsilon deeper from 200 to 400 epochs, then put
+    keras, found = at(1e-7, learning_rate=1e-3)
+    by_budget = dict(zip(keras.index.get_level_values("epochs"), found, strict=True))
+    assert by_budget[200] < by_budget[400] == by_budget[800]
+    # the regime: most nets collapsed at the first failing depth in most gate cells, the
+    # exceptions all at the smallest epsilons; most started in most cascade cells
+    collapsed = cells["collapse_rate_at_first_failing"] > 0.5
+    gate = cells["limited_by"] == "gate"
+    assert collapsed[gate].mean() > 0.5, cells[gate & ~collapsed]
+    assert (cells.loc[gate & ~collapsed, "epsilon"] <= 1e-9).all(), cells[gate & ~collapsed]
+    assert collapsed[~gate].mean() < 0.5, cells[~gate]
+    # outside the model: epsilon 1e-3 fails shallower than predicted everywhere
+    large, found = at(1e-3)
+    assert (found < large["predicted_first_failing_depth"].to_numpy()).all()
+    # the review's other report: at 1e-5, where the gate limits, shallower but at 800 epochs
+    small, found = at(1e-5, limit="gate")
+    shallower = found < small["predicted_first_failing_depth"].to_numpy()
+    longest = small.index.get_level_values("epochs") == 800
+    assert shallower[~longest].all() and not shallower[longest].any(), small
+
+
+def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's reading of the second grid, checked against its committed table."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(REPO / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
+    predicted = read_csv(REPO / sigmoid_wall.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
+    assert len(cells) == len(sigmoid_wall.CELLS) == 14  # every registered cell is run
+    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
+    depth = cells["measured_first_failing_depth"].astype(int)
+    miss = depth - cells["first_failing_depth"]
+    # exact only where even one layer fails; every other miss shallower, by one or two
+    assert (cells.loc[miss == 0, "first_failing_depth"] == 1).all() and (miss <= 0).all()
+    assert miss[miss != 0].isin([-1, -2]).all() and (miss == -2).sum() == 2
+    slow = np.isclose(cells["learning_rate"], 3e-4, rtol=1e-9, atol=0)
+    # the budget: deeper with every doubling, a layer short from 200 epochs on
+    for _, at in cells[slow].groupby("epsilon"):
+        found = at.sort_values("epochs")["measured_first_failing_depth"].astype(int)
+        assert found.is_monotonic_increasing and found.is_unique
+    assert (miss[slow & (cells["epochs"] >= 200)] == -1).all()
+    # the wall: the same at 100 and 400 epochs; shallower than the first grid's longest
+    # budget, and at or one above its shortest at 3e-3
+    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=text)
+    first_depth = first["measured_first_failing_depth"].astype(int)
+    for epsilon, at in cells[~slow].groupby("epsilon"):
+        found = set(at["measured_first_failing_depth"].astype(int))
+        assert len(found) == 1, at
+        (wall,) = found
+        same = np.isclose(first["epsilon"], epsilon, rtol=1e-9, atol=0)
+        assert (wall < first_depth[same & (first["epochs"] == 800)]).all()
+        at_3e3 = np.isclose(first["learning_rate"], 3e-3, rtol=1e-9, atol=0)
+        short = same & (first["epochs"] == 100) & at_3e3
+        assert int(first_depth[short].iloc[0]) - wall in (0, 1)
+    # the regime: collapsed at 1e-2, started at 3e-4 (the 3e-4 wall cell included)
+    collapsed = cells["collapse_rate_at_first_failing"] > 0.5
+    assert collapsed[~slow].all() and not collapsed[slow].any()
+    assert ((cells["limited_by"] == "wall") & slow).sum() == 1
+
+
+def test_the_docs_reading_of_the_third_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's reading of the third grid, checked against its committed table."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(REPO / sigmoid_regimes.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
+    predicted = read_csv(REPO / sigmoid_regimes.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
+    assert len(cells) == len(sigmoid_regimes.CELLS) == 14  # every registered cell is run
+    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
+    depth = cells["measured_first_failing_depth"].astype(int)
+    miss = depth - cells["first_failing_depth"]
+    assert ((miss == 0).sum(), (miss.abs() <= 1).sum()) == (6, 11)
+    assert (miss > 0).any() and (miss < 0).any()  # on both sides
+    # the first revision, asked the same cells: 4 exact, 8 within one layer
+    earlier = {
+        row[:3]: row[-1]
+        for row in sigmoid_wall.predictions(
+            sigmoid_wall.Wall.committed(REPO), sigmoid_regimes.CELLS
+        )
+    }
+    keys = zip(*(cells[key] for key in sigmoid_gate.CELL_KEYS), strict=True)
+    before = depth - [earlier[cell] for cell in keys]
+    assert ((before == 0).sum(), (before.abs() <= 1).sum()) == (4, 8)
+    # the regime named: collapsed in all 10 wall cells, started in all 4 budget cells
+    collapsed = cells["collapse_rate_at_first_failing"] > 0.5
+    wall = cells["limited_by"] == "wall"
+    assert (collapsed == wall).all() and (wall.sum(), (~wall).sum()) == (10, 4)
+
+    def at(rate, epochs=None):
+        chosen = np.isclose(cells["learning_rate"], rate, rtol=1e-9, atol=0)
+        if epochs is not None:
+            chosen &= cells["epochs"] == epochs
+        return cells[chosen].sort_values("epsilon", ascending=False)
+
+    def found(rows):
+        return rows["measured_first_failing_depth"].astype(int).tolist()
+
+    # the budget: 4, 4 at 150 epochs, 8, 9 at 300; the first revision also within one layer
+    assert (found(at(6e-4, 150)), found(at(6e-4, 300))) == ([4, 4], [8, 9])
+    assert (before[~wall].abs() <= 1).all() and (miss[~wall].abs() <= 1).all()
+    # the wall at 3e-2: the same at 100 and 300 epochs, collapse rates too; 6, 9, 12 by epsilon
+    # (under one layer a decade, the fit says 1.21): +1, 0, -2; at 5e-3, 9 and 13 against 10, 15
+    short, long = at(3e-2, 100), at(3e-2, 300)
+    assert found(short) == found(long) == [6, 9, 12]
+    assert short["collapse_rate_at_first_failing"].tolist() == (
+        long["collapse_rate_at_first_failing"].tolist()
+    )
+    layers_per_decade = (found(short)[-1] - found(short)[0]) / (13 - 6)
+    assert layers_per_decade < 1
+    assert round(sigmoid_regimes.Regimes.committed(REPO).layers_per_decade, 2) == 1.21
+    assert (found(short) - short["first_failing_depth"]).tolist() == [1, 0, -2]
+    between = at(5e-3)
+    assert (found(between), between["first_failing_depth"].tolist()) == ([9, 13], [10, 15])
+
+
+def test_the_docs_reading_of_the_wall_s_slope_by_learning_rate_is_what_the_grids_show():
+    """The reading the third revision registers: layers per decade of epsilon about 1.2 at
+    1e-3 (the first grid's longest budget), about one at 1e-2, under one at 3e-2."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grids = [
+        read_csv(REPO / table, sigmoid_gate.GRID_COLUMNS, text=text)
+        for table in (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.RESULTS)
+    ]
+
+    def slope(grid, rate, epochs):
+        at = grid[np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)]
+        at = at[(at["epochs"] == epochs) & (at["epsilon"] < 1e-3)]  # 1e-3: another regime
+        depth = at["measured_first_failing_depth"].astype(int)
+        return np.polyfit(-np.log10(at["epsilon"]), depth, 1)[0]
+
+    assert round(slope(grids[0], 1e-3, 800), 1) == 1.2
+    assert round(slope(grids[1], 1e-2, 100), 1) == 1.0
+    assert slope(grids[2], 3e-2, 100) < 1

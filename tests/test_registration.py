@@ -266,7 +266,9 @@ def test_the_committed_grid_figure_redraws_from_its_committed_table(tmp_path):
     assert out.read_bytes() == (REPO / sigmoid_gate.GRID_FIGURE).read_bytes()
 
 
-@pytest.mark.parametrize("revision", [sigmoid_wall, sigmoid_regimes], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "revision", [sigmoid_wall, sigmoid_regimes, sigmoid_slopes], ids=lambda m: m.__name__
+)
 def test_a_revision_s_committed_grid_figure_redraws_from_its_committed_table(tmp_path, revision):
     out = tmp_path / "figure.png"
     revision.draw_results(REPO, REPO / revision.RESULTS, out)

@@ -13,7 +13,7 @@ from or_gate.files.tables import read_csv
 import numpy as np
 from helpers import REPO
 
-from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_wall
+from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_slopes, sigmoid_wall
 
 
 def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
@@ -170,3 +170,52 @@ def test_the_docs_reading_of_the_wall_s_slope_by_learning_rate_is_what_the_grids
     assert round(slope(grids[0], 1e-3, 800), 1) == 1.2
     assert round(slope(grids[1], 1e-2, 100), 1) == 1.0
     assert slope(grids[2], 3e-2, 100) < 1
+
+
+def test_the_docs_reading_of_the_fourth_grid_is_what_the_committed_table_shows():
+    """docs/sigmoid.md's reading of the fourth grid, checked against its committed table."""
+    text = ("depths_run", "measured_first_failing_depth")
+    grid = read_csv(REPO / sigmoid_slopes.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
+    predicted = read_csv(REPO / sigmoid_slopes.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
+    assert len(cells) == len(sigmoid_slopes.CELLS) == 10  # every registered cell is run
+    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
+    depth = cells["measured_first_failing_depth"].astype(int)
+    miss = depth - cells["first_failing_depth"]
+    wall = cells["limited_by"] == "wall"
+    # the wall: exact in all 8, from 6e-2 to 2e-3, down to epsilon 1e-15
+    assert wall.sum() == 8 and (miss[wall] == 0).all()
+    assert set(cells.loc[wall, "learning_rate"]) == {6e-2, 2e-2, 2e-3}
+    assert cells.loc[wall, "epsilon"].min() == 1e-15
+    assert cells["learning_rate"].max() > max(
+        read_csv(REPO / table)["learning_rate"].max() for table in sigmoid_slopes.Slopes.GRIDS
+    )
+    # the second revision, asked the same 8 wall cells: exact in 4, off by up to two
+    earlier = sigmoid_regimes.Regimes.committed(REPO)
+    given = [
+        sigmoid_wall.predictions(earlier, [cell])[0][-1]
+        for cell in zip(*(cells.loc[wall, key] for key in sigmoid_gate.CELL_KEYS), strict=True)
+    ]
+    before = depth[wall].to_numpy() - np.array(given)
+    assert ((before == 0).sum(), np.abs(before).max()) == (4, 2)
+    # the regime: collapsed in every wall cell, one just over half; started in both budget cells
+    rate = cells["collapse_rate_at_first_failing"]
+    assert (rate[wall] > 0.5).all() and (rate[~wall] < 0.5).all() and (~wall).sum() == 2
+    narrowest = cells[wall].loc[rate[wall].idxmin()]
+    assert (narrowest["learning_rate"], narrowest["epsilon"], narrowest["epochs"]) == (
+        2e-3,
+        1e-8,
+        800,
+    )
+    assert 0.5 < narrowest["collapse_rate_at_first_failing"] < 0.51
+    # the budget: 11 for both epsilons at 2e-3 and 100 epochs, two deeper than the line's 9
+    assert (
+        depth[~wall].tolist() == [11, 11] and (cells.loc[~wall, "first_failing_depth"] == 9).all()
+    )
+    assert (cells.loc[~wall, "epochs"] == 100).all()
+    # the first grid's budget cells at 1e-3 and 200 epochs (the same lr x epochs): 9 to 11
+    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=text)
+    same = np.isclose(first["learning_rate"], 1e-3) & (first["epochs"] == 200)
+    started = same & (first["collapse_rate_at_first_failing"] <= 0.5)
+    found = first.loc[started, "measured_first_failing_depth"].astype(int)
+    assert (found.min(), found.max()) == (9, 11)

@@ -31,7 +31,9 @@ and is rendered from its source:
   ``plots/sigmoid_regimes/sigmoid_regimes.csv`` (``tools/sigmoid_gate.py compare --model
   regimes``); ``sigmoid_slopes``: the model revised a third time, fitted to the three grids,
   and its registered predictions, ``docs/registered/sigmoid_slopes.csv``
-  (``tools/sigmoid_gate.py revise --model slopes``);
+  (``tools/sigmoid_gate.py revise --model slopes``); ``sigmoid_slopes_results``: the fourth
+  grid against them, ``plots/sigmoid_slopes/sigmoid_slopes.csv`` (``tools/sigmoid_gate.py
+  compare --model slopes``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -437,6 +439,7 @@ RENDER = {
     "sigmoid_regimes": _analysis("sigmoid_regimes", "summary"),
     "sigmoid_regimes_results": _analysis("sigmoid_regimes", "results_summary"),
     "sigmoid_slopes": _analysis("sigmoid_slopes", "summary"),
+    "sigmoid_slopes_results": _analysis("sigmoid_slopes", "results_summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

@@ -15,15 +15,26 @@ from helpers import REPO
 
 from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_slopes, sigmoid_wall
 
+TEXT = ("depths_run", "measured_first_failing_depth")  # columns read as text: bounds (>9)
+
+
+def registered_and_measured(revision, count: int):
+    """A revision's grid beside its registration, read from the committed files themselves:
+    (cells, measured first failing depth, miss), after checking that all ``count`` registered
+    cells ran and that no transition lies outside its depths run."""
+    grid = read_csv(REPO / revision.RESULTS, sigmoid_gate.GRID_COLUMNS, text=TEXT)
+    predicted = read_csv(REPO / revision.PREDICTIONS, text=("limited_by",))
+    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
+    assert len(cells) == len(revision.CELLS) == count  # every registered cell is run
+    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
+    depth = cells["measured_first_failing_depth"].astype(int)
+    return cells, depth, depth - cells["first_failing_depth"]
+
 
 def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
     """docs/sigmoid.md's "What held and what did not" reads the committed grid without
     numbers of its own; each reading is checked here against the table it reads."""
-    grid = read_csv(
-        REPO / sigmoid_gate.GRID,
-        sigmoid_gate.GRID_COLUMNS,
-        text=("depths_run", "measured_first_failing_depth"),
-    )
+    grid = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=TEXT)
     predicted = read_csv(REPO / sigmoid_gate.PREDICTIONS, text=("limited_by",))
     cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
     assert len(cells) == len(predicted) == 56  # every registered cell is run
@@ -62,14 +73,7 @@ def test_the_docs_reading_of_the_grid_is_what_the_committed_table_shows():
 
 def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows():
     """docs/sigmoid.md's reading of the second grid, checked against its committed table."""
-    text = ("depths_run", "measured_first_failing_depth")
-    grid = read_csv(REPO / sigmoid_wall.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
-    predicted = read_csv(REPO / sigmoid_wall.PREDICTIONS, text=("limited_by",))
-    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
-    assert len(cells) == len(sigmoid_wall.CELLS) == 14  # every registered cell is run
-    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
-    depth = cells["measured_first_failing_depth"].astype(int)
-    miss = depth - cells["first_failing_depth"]
+    cells, _, miss = registered_and_measured(sigmoid_wall, 14)
     # exact only where even one layer fails; every other miss shallower, by one or two
     assert (cells.loc[miss == 0, "first_failing_depth"] == 1).all() and (miss <= 0).all()
     assert miss[miss != 0].isin([-1, -2]).all() and (miss == -2).sum() == 2
@@ -81,7 +85,7 @@ def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows()
     assert (miss[slow & (cells["epochs"] >= 200)] == -1).all()
     # the wall: the same at 100 and 400 epochs; shallower than the first grid's longest
     # budget, and at or one above its shortest at 3e-3
-    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=text)
+    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=TEXT)
     first_depth = first["measured_first_failing_depth"].astype(int)
     for epsilon, at in cells[~slow].groupby("epsilon"):
         found = set(at["measured_first_failing_depth"].astype(int))
@@ -100,14 +104,7 @@ def test_the_docs_reading_of_the_second_grid_is_what_the_committed_table_shows()
 
 def test_the_docs_reading_of_the_third_grid_is_what_the_committed_table_shows():
     """docs/sigmoid.md's reading of the third grid, checked against its committed table."""
-    text = ("depths_run", "measured_first_failing_depth")
-    grid = read_csv(REPO / sigmoid_regimes.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
-    predicted = read_csv(REPO / sigmoid_regimes.PREDICTIONS, text=("limited_by",))
-    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
-    assert len(cells) == len(sigmoid_regimes.CELLS) == 14  # every registered cell is run
-    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
-    depth = cells["measured_first_failing_depth"].astype(int)
-    miss = depth - cells["first_failing_depth"]
+    cells, depth, miss = registered_and_measured(sigmoid_regimes, 14)
     assert ((miss == 0).sum(), (miss.abs() <= 1).sum()) == (6, 11)
     assert (miss > 0).any() and (miss < 0).any()  # on both sides
     # the first revision, asked the same cells: 4 exact, 8 within one layer
@@ -155,9 +152,8 @@ def test_the_docs_reading_of_the_third_grid_is_what_the_committed_table_shows():
 def test_the_docs_reading_of_the_wall_s_slope_by_learning_rate_is_what_the_grids_show():
     """The reading the third revision registers: layers per decade of epsilon about 1.2 at
     1e-3 (the first grid's longest budget), about one at 1e-2, under one at 3e-2."""
-    text = ("depths_run", "measured_first_failing_depth")
     grids = [
-        read_csv(REPO / table, sigmoid_gate.GRID_COLUMNS, text=text)
+        read_csv(REPO / table, sigmoid_gate.GRID_COLUMNS, text=TEXT)
         for table in (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.RESULTS)
     ]
 
@@ -174,14 +170,7 @@ def test_the_docs_reading_of_the_wall_s_slope_by_learning_rate_is_what_the_grids
 
 def test_the_docs_reading_of_the_fourth_grid_is_what_the_committed_table_shows():
     """docs/sigmoid.md's reading of the fourth grid, checked against its committed table."""
-    text = ("depths_run", "measured_first_failing_depth")
-    grid = read_csv(REPO / sigmoid_slopes.RESULTS, sigmoid_gate.GRID_COLUMNS, text=text)
-    predicted = read_csv(REPO / sigmoid_slopes.PREDICTIONS, text=("limited_by",))
-    cells = grid.merge(predicted, on=sigmoid_gate.CELL_KEYS)
-    assert len(cells) == len(sigmoid_slopes.CELLS) == 10  # every registered cell is run
-    assert cells["measured_first_failing_depth"].str.isdigit().all()  # none is a bound
-    depth = cells["measured_first_failing_depth"].astype(int)
-    miss = depth - cells["first_failing_depth"]
+    cells, depth, miss = registered_and_measured(sigmoid_slopes, 10)
     wall = cells["limited_by"] == "wall"
     # the wall: exact in all 8, from 6e-2 to 2e-3, down to epsilon 1e-15
     assert wall.sum() == 8 and (miss[wall] == 0).all()
@@ -214,7 +203,7 @@ def test_the_docs_reading_of_the_fourth_grid_is_what_the_committed_table_shows()
     )
     assert (cells.loc[~wall, "epochs"] == 100).all()
     # the first grid's budget cells at 1e-3 and 200 epochs (the same lr x epochs): 9 to 11
-    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=text)
+    first = read_csv(REPO / sigmoid_gate.GRID, sigmoid_gate.GRID_COLUMNS, text=TEXT)
     same = np.isclose(first["learning_rate"], 1e-3) & (first["epochs"] == 200)
     started = same & (first["collapse_rate_at_first_failing"] <= 0.5)
     found = first.loc[started, "measured_first_failing_depth"].astype(int)

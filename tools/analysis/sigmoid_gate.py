@@ -295,6 +295,12 @@ def _bound_miss(row) -> str:
     )
 
 
+def in_table_order(cells):
+    """Grid rows in the order every grid table lists them: by learning rate, then epochs, then
+    epsilon from the largest."""
+    return cells.sort_values(CELL_KEYS[::-1], ascending=[True, True, False])
+
+
 def scored_table(grid) -> tuple[list[str], list[int]]:
     """A grid table's rows (``GRID_COLUMNS``) as Markdown, and the misses of the cells whose
     transition lies within the depths run."""
@@ -304,9 +310,7 @@ def scored_table(grid) -> tuple[list[str], list[int]]:
         "|---|---|---|---|---|---|---|---|",
     ]
     scored = []
-    for row in grid.sort_values(
-        ["learning_rate", "epochs", "epsilon"], ascending=[1, 1, 0]
-    ).itertuples():
+    for row in in_table_order(grid).itertuples():
         known = row.measured_first_failing_depth.isdigit()  # else a bound: <=3, >7
         if known:
             scored.append(int(row.miss))

@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .sigmoid_gate import GRID, read_grid
+from .sigmoid_gate import GRID, in_table_order, read_grid
 from .sigmoid_wall import (
     OUTSIDE,
     Wall,
@@ -151,19 +151,13 @@ def results_summary(root: Path) -> str:
 def beside_earlier(root: Path, results: str, cells, earlier, who: str) -> list[str]:
     """What an earlier model of two limits (``earlier``, fixed before the grid ``results`` ran)
     gives for the same ``cells``: its score, and its misses in the table's order."""
-    grid = read_grid(root / results)
-    known = grid[grid["measured_first_failing_depth"].str.isdigit()]
-    measured = {
-        (row.epsilon, row.epochs, row.learning_rate): int(row.measured_first_failing_depth)
-        for row in known.itertuples()
-    }
-    given = {
-        (row[0], row[1], row[2]): row[-1]
-        for row in predictions(earlier, cells)
-        if (row[0], row[1], row[2]) in measured
-    }
-    in_table_order = sorted(given, key=lambda cell: (cell[2], cell[1], -cell[0]))
-    misses = [measured[cell] - given[cell] for cell in in_table_order]
+    grid = in_table_order(read_grid(root / results))
+    given = {row[:3]: row[-1] for row in predictions(earlier, cells)}
+    misses = [
+        int(row.measured_first_failing_depth) - given[(row.epsilon, row.epochs, row.learning_rate)]
+        for row in grid.itertuples()
+        if row.measured_first_failing_depth.isdigit()  # else a bound: not scored
+    ]
     if not misses:
         return []
     return [

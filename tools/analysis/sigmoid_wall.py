@@ -157,7 +157,7 @@ def scored_summary(root: Path, results: str, predictions_file: str, registered: 
     """A grid (``results``) against a registration of two limits (``predictions_file``, with
     ``registered`` cells): every cell with its miss, the score, the misses by the limit the
     registration named, and how the nets at each cell's first failing depth failed."""
-    from .sigmoid_gate import CELL_KEYS, registered_cells, scored_table
+    from .sigmoid_gate import in_table_order, registered_cells, scored_table
 
     grid = read_grid(root / results)
     lines, scored = scored_table(grid)
@@ -173,7 +173,7 @@ def scored_summary(root: Path, results: str, predictions_file: str, registered: 
     parts = []
     for limit in ("budget", "wall"):
         at = cells[cells["limited_by"] == limit]
-        at = at.sort_values(CELL_KEYS[::-1], ascending=[True, True, False])  # the table's order
+        at = in_table_order(at)
         if len(at):
             misses = ", ".join(f"{int(m):+d}" for m in at["miss"])
             parts.append(f"the {limit} ({len(at)} cells): {misses}")

@@ -82,14 +82,9 @@ class Regimes:
         """Both lines from grid tables (``GRID_COLUMNS``): only cells whose transition lies
         within the depths run, epsilon 1e-3 left out; each line fitted to its own regime's
         cells."""
-        import pandas as pd
-
-        known = pd.concat(grids, ignore_index=True)
-        known = known[known["measured_first_failing_depth"].astype(str).str.isdigit()]
-        known = known[~np.isclose(known["epsilon"], OUTSIDE, rtol=1e-9, atol=0)]
-        depth = known["measured_first_failing_depth"].astype(int).to_numpy(float)
-        rate = known["learning_rate"].to_numpy(float)
-        collapsed = (known["collapse_rate_at_first_failing"] > COLLAPSED).to_numpy()
+        known = fitted_cells(grids)
+        depth, rate = known["depth"].to_numpy(float), known["learning_rate"].to_numpy(float)
+        collapsed = known["at_wall"].to_numpy()
         decades = -np.log10(known["epsilon"].to_numpy(float))
         design = np.column_stack(
             [term(decades, np.log10(rate)) for term in cls.WALL_TERMS.values()]
@@ -118,6 +113,22 @@ class Regimes:
 
     def budget(self, learning_rate: float, epochs: int) -> float:
         return self.layers_per_lr_epoch * learning_rate * epochs + self.budget_offset
+
+
+def fitted_cells(grids):
+    """The cells of grid tables (``GRID_COLUMNS``) a model of two limits is fitted to: those
+    whose transition lies within the depths run, epsilon 1e-3 left out; with their ``depth``
+    and whether the wall stopped them (``at_wall``: more than ``COLLAPSED`` of the nets at the
+    first failing depth collapsed)."""
+    import pandas as pd
+
+    known = pd.concat(grids, ignore_index=True)
+    known = known[known["measured_first_failing_depth"].astype(str).str.isdigit()]
+    known = known[~np.isclose(known["epsilon"], OUTSIDE, rtol=1e-9, atol=0)]
+    return known.assign(
+        depth=known["measured_first_failing_depth"].astype(int),
+        at_wall=known["collapse_rate_at_first_failing"] > COLLAPSED,
+    )
 
 
 def summary(root: Path) -> str:

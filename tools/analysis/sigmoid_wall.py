@@ -100,12 +100,17 @@ def predictions(model, cells=CELLS) -> list[tuple]:
     rows = []
     for epsilon, epochs, learning_rate in cells:
         wall, budget = model.wall(epsilon, learning_rate), model.budget(learning_rate, epochs)
-        # half up, after float noise (50 x 3e-4 x 100 is 1.4999999999999998)
-        first_failing = max(1, math.floor(round(min(wall, budget), 9) + 0.5))
+        first_failing = whole_depth(min(wall, budget))
         limit = "wall" if wall <= budget else "budget"
         rows.append((epsilon, epochs, learning_rate, round(wall, 2), round(budget, 2), limit,
                      first_failing))  # fmt: skip
     return rows
+
+
+def whole_depth(depth: float) -> int:
+    """A model's depth as a first failing depth: rounded half up, after float noise (50 x 3e-4
+    x 100 is 1.4999999999999998), and at least 1."""
+    return max(1, math.floor(round(depth, 9) + 0.5))
 
 
 def summary(root: Path) -> str:

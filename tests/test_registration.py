@@ -17,7 +17,13 @@ from or_gate.files.tables import read_csv, write_csv
 import pytest
 from helpers import REPO
 
-from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_slopes, sigmoid_wall
+from tools.analysis import (
+    sigmoid_budget,
+    sigmoid_gate,
+    sigmoid_regimes,
+    sigmoid_slopes,
+    sigmoid_wall,
+)
 
 # registered file -> where its grid's results go
 REGISTERED = {
@@ -25,6 +31,7 @@ REGISTERED = {
     sigmoid_wall.PREDICTIONS: str(Path(sigmoid_wall.RESULTS).parent),
     sigmoid_regimes.PREDICTIONS: str(Path(sigmoid_regimes.RESULTS).parent),
     sigmoid_slopes.PREDICTIONS: str(Path(sigmoid_slopes.RESULTS).parent),
+    sigmoid_budget.PREDICTIONS: str(Path(sigmoid_budget.RESULTS).parent),
 }
 
 
@@ -90,8 +97,18 @@ def test_the_revised_model_recovers_the_lines_a_grid_was_made_from():
             sigmoid_slopes.Slopes,
             (sigmoid_gate.GRID, sigmoid_wall.RESULTS, sigmoid_regimes.RESULTS),
         ),
+        (
+            sigmoid_budget,
+            sigmoid_budget.PowerBudget,
+            (
+                sigmoid_gate.GRID,
+                sigmoid_wall.RESULTS,
+                sigmoid_regimes.RESULTS,
+                sigmoid_slopes.RESULTS,
+            ),
+        ),
     ],
-    ids=["regimes", "slopes"],
+    ids=["regimes", "slopes", "budget"],
 )
 def test_a_revision_s_predictions_are_what_it_gives_from_the_grids_before_it(
     tmp_path, revision, model, earlier_grids
@@ -133,6 +150,55 @@ def test_the_slopes_model_lets_the_wall_s_slope_in_epsilon_move_with_the_learnin
     assert model.layers_per_lr_decade == pytest.approx(-1, abs=1e-9)
     assert (model.layers_per_lr_epoch, model.budget_offset) == pytest.approx((50, -2), abs=1e-9)
     assert model.wall(1e-10, 1e-4) == pytest.approx(2 + 3 * 10 + 4)  # 3 layers a decade
+
+
+def _power_law_grid(budget, scale=1.0):
+    """A grid whose wall is 2 + log10(1/epsilon), where the nets collapsed, and whose budget
+    is ``budget(lr, epochs)`` (times ``scale``), where they started; with the cells every fit
+    leaves out: epsilon 1e-3 and a bound."""
+    import pandas as pd
+
+    rows = []
+    for learning_rate, epochs in ((1e-3, 100), (1e-3, 300), (2e-3, 100), (3e-3, 100)):
+        depth = budget(learning_rate, epochs) * scale
+        rows.append((1e-15, epochs, learning_rate, str(round(depth)), 0.0))
+    for decades in (4, 6):  # walls at 6 and 8, below every budget but the first
+        for learning_rate, epochs in ((1e-2, 400), (1e-3, 800)):
+            rows.append((10.0**-decades, epochs, learning_rate, str(2 + decades), 0.9))
+    rows += [(1e-3, 400, 1e-3, "2", 1.0), (1e-9, 100, 1e-2, ">20", 0.0)]
+    columns = [*sigmoid_gate.CELL_KEYS, "measured_first_failing_depth"]
+    return pd.DataFrame(rows, columns=[*columns, "collapse_rate_at_first_failing"])
+
+
+def test_the_budget_model_fits_a_power_law_to_the_cells_that_started():
+    """Budget 1e4 lr^2 epochs (1, 3, 4 and 9 layers: whole, so recovered exactly)."""
+    grid = _power_law_grid(lambda rate, epochs: 1e4 * rate**2 * epochs)
+    model = sigmoid_budget.PowerBudget.fit([grid])
+    assert model.budget_scale == pytest.approx(1e4, rel=1e-9)
+    assert (model.lr_power, model.epochs_power) == pytest.approx((2, 1), abs=1e-9)
+    assert model.budget_cells == 4
+    assert model.walls == sigmoid_slopes.Slopes.fit([grid])  # the third revision's wall
+    assert model.wall(1e-6, 1e-2) == pytest.approx(8, abs=1e-9)
+    (row,) = sigmoid_wall.predictions(model, [(1e-15, 200, 2e-3)])
+    assert row[-3:] == (pytest.approx(8), "budget", 8)
+
+
+def test_the_budget_s_form_is_scored_on_each_grid_left_out_by_fits_to_the_others():
+    """Grids a and b on the power law 1e4 lr^2 epochs (budget cells 1, 3, 4, 9 layers), c on
+    1.5 times it (2, 4, 6, 14). Left out, c is asked of the law itself, fitted to a and b:
+    1, 3, 4, 9 (none exact, two within one layer); a and b are each asked of a fit pulled up by
+    c: 1, 3, 5, 11 (two exact, three within one). A fit that saw the left-out grid would come
+    within one layer of 11 cells."""
+    law = lambda rate, epochs: 1e4 * rate**2 * epochs  # noqa: E731
+    agreeing = {"a": _power_law_grid(law), "b": _power_law_grid(law)}
+    assert sigmoid_budget.left_out_scores(agreeing) == {
+        # the line through them gives 1, 4, 6, 6: the two cells at lr x epochs 0.3 (3 and 9
+        # layers) are one cell to it
+        "the line in lr x epochs": (4, 4, 8),
+        "the power law": (8, 8, 8),
+    }
+    scores = sigmoid_budget.left_out_scores({**agreeing, "c": _power_law_grid(law, 1.5)})
+    assert scores["the power law"] == (4, 8, 12)
 
 
 def test_the_regimes_model_fits_each_limit_to_the_cells_that_failed_its_way():

@@ -33,7 +33,9 @@ and is rendered from its source:
   and its registered predictions, ``docs/registered/sigmoid_slopes.csv``
   (``tools/sigmoid_gate.py revise --model slopes``); ``sigmoid_slopes_results``: the fourth
   grid against them, ``plots/sigmoid_slopes/sigmoid_slopes.csv`` (``tools/sigmoid_gate.py
-  compare --model slopes``);
+  compare --model slopes``); ``sigmoid_budget``: the fourth revision (its budget a power law),
+  fitted to the four grids, why its budget took that form, and its registered predictions,
+  ``docs/registered/sigmoid_budget.csv`` (``tools/sigmoid_gate.py revise --model budget``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -440,6 +442,7 @@ RENDER = {
     "sigmoid_regimes_results": _analysis("sigmoid_regimes", "results_summary"),
     "sigmoid_slopes": _analysis("sigmoid_slopes", "summary"),
     "sigmoid_slopes_results": _analysis("sigmoid_slopes", "results_summary"),
+    "sigmoid_budget": _analysis("sigmoid_budget", "summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

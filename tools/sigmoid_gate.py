@@ -11,6 +11,7 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py compare --model regimes --sweeps ...  # the third grid
     python tools/sigmoid_gate.py revise --model slopes  # docs/registered/sigmoid_slopes.csv
     python tools/sigmoid_gate.py compare --model slopes --sweeps ...  # the fourth grid
+    python tools/sigmoid_gate.py revise --model budget  # docs/registered/sigmoid_budget.csv
     python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
     python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
     python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell
@@ -39,6 +40,7 @@ from or_gate.runtime import DataError, run
 from analysis import (
     cluster,
     outcomes,
+    sigmoid_budget,
     sigmoid_gate,
     sigmoid_regimes,
     sigmoid_slopes,
@@ -84,6 +86,7 @@ REVISIONS = {
     "wall": (sigmoid_wall, sigmoid_wall.Wall),
     "regimes": (sigmoid_regimes, sigmoid_regimes.Regimes),
     "slopes": (sigmoid_slopes, sigmoid_slopes.Slopes),
+    "budget": (sigmoid_budget, sigmoid_budget.PowerBudget),
 }
 
 

@@ -6,11 +6,14 @@ Imported as ``helpers`` (pytest puts this folder on ``sys.path`` for its conftes
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,6 +47,19 @@ def quiet_env(**extra: str) -> dict[str, str]:
     if env.get("MUTANT_UNDER_TEST") == "stats":  # mutmut records coverage in-process only
         del env["MUTANT_UNDER_TEST"]
     return {**env, **extra}
+
+
+@functools.cache
+def tool(name: str):
+    """``tools/<name>.py`` as a module, its own imports resolved from tools/ as when it runs:
+    for tests that call its ``main`` in this process, where a new interpreter (TensorFlow's
+    and matplotlib's imports) would cost more than the tool."""
+    if str(REPO / "tools") not in sys.path:
+        sys.path.insert(0, str(REPO / "tools"))
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib.util
 import io
 import json
 import os
@@ -18,7 +16,7 @@ from or_gate import runtime
 from or_gate.evaluation import HEADLINE
 
 import pytest
-from helpers import REPO, git_commit_all, quiet_env, run
+from helpers import REPO, git_commit_all, quiet_env, run, tool
 
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
 
@@ -64,20 +62,10 @@ def gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
         contextlib.redirect_stderr(stderr),
     ):
         try:
-            runtime.run(_check_metrics().main, argv)
+            runtime.run(tool("check_metrics").main, argv)
         except SystemExit as exit:
             status = exit.code if isinstance(exit.code, int) else 1
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
-
-
-@functools.cache
-def _check_metrics():
-    """tools/check_metrics.py as a module (its own imports resolve from tools/, as when run)."""
-    sys.path.insert(0, str(REPO / "tools"))
-    spec = importlib.util.spec_from_file_location("check_metrics", REPO / "tools/check_metrics.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def edit(repo: Path, variant: str, change) -> None:

@@ -62,6 +62,31 @@ def tool(name: str):
     return module
 
 
+def tool_in_process(name: str, argv: list[str], cwd: Path, **env: str):
+    """``python tools/<name>.py ARGV`` run in ``cwd``, in this process as the command runs it
+    (``runtime.run``: its exit status, its one-line errors), with ``quiet_env(**env)`` as the
+    whole environment: a ``subprocess.CompletedProcess`` as ``run`` gives."""
+    import io
+    from unittest import mock
+
+    from or_gate import runtime
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = 0
+    with (
+        mock.patch.dict(os.environ, quiet_env(**env), clear=True),
+        mock.patch.object(sys, "argv", [str(REPO / "tools" / f"{name}.py"), *argv]),
+        contextlib.chdir(cwd),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        try:
+            runtime.run(tool(name).main, argv)
+        except SystemExit as exit:
+            status = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
+
+
 def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run a command, returning its output; on failure show what it printed."""
     result = subprocess.run(

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from unittest import mock
 
-from or_gate import runtime
 from or_gate.evaluation import HEADLINE
 
 import pytest
-from helpers import REPO, git_commit_all, quiet_env, run, tool
+from helpers import REPO, git_commit_all, quiet_env, run, tool_in_process
 
 VARIANTS = ("sigmoid", "relu", "leaky_relu")
 
@@ -48,24 +43,10 @@ def gated(committed_baseline, tmp_path) -> Path:
 
 def gate(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """``tools/check_metrics.py --rules .ci/metric_rules.yaml ARGS`` run in ``repo``, in this
-    process as ``python tools/check_metrics.py`` runs it (``runtime.run``: its exit status, its
-    one-line errors): a new interpreter costs more than the gate. The tests that give it rules
-    of their own (``gate_with``, ``gate_with_only``) run it as a real process."""
+    process as the command runs it: a new interpreter costs more than the gate. The tests that
+    give it rules of their own (``gate_with``, ``gate_with_only``) run it as a real process."""
     argv = ["--rules", str(REPO / ".ci/metric_rules.yaml"), *args]
-    stdout, stderr = io.StringIO(), io.StringIO()
-    status = 0
-    with (
-        mock.patch.dict(os.environ, quiet_env(**env), clear=True),
-        mock.patch.object(sys, "argv", [str(REPO / "tools/check_metrics.py"), *argv]),
-        contextlib.chdir(repo),
-        contextlib.redirect_stdout(stdout),
-        contextlib.redirect_stderr(stderr),
-    ):
-        try:
-            runtime.run(tool("check_metrics").main, argv)
-        except SystemExit as exit:
-            status = exit.code if isinstance(exit.code, int) else 1
-    return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
+    return tool_in_process("check_metrics", argv, repo, **env)
 
 
 def edit(repo: Path, variant: str, change) -> None:

@@ -12,11 +12,10 @@ import io
 import json
 import math
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from helpers import REPO, run, tool
+from helpers import REPO, run, tool, tool_in_process
 
 VARIANTS = {
     "sigmoid": {"activation": "sigmoid", "initializer": "uniform"},
@@ -64,9 +63,11 @@ def experiment(
     }
 
 
-def sweep_report(source, out_dir) -> subprocess.CompletedProcess:
-    command = [str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)]
-    return run([sys.executable, *command, "--out-dir", str(out_dir)], REPO, check=False)
+def sweep_report(source, out_dir, *args: str) -> subprocess.CompletedProcess:
+    """``python tools/sweep_report.py --exp-json SOURCE ARGS --out-dir OUT_DIR``, in this
+    process as the command runs it (a new interpreter costs more than the report)."""
+    argv = ["--exp-json", str(source), *args, "--out-dir", str(out_dir)]
+    return tool_in_process("sweep_report", argv, REPO)
 
 
 @pytest.fixture
@@ -156,13 +157,8 @@ def test_experiments_with_other_settings_are_refused_naming_the_parameter(tmp_pa
         "20): a report groups only experiments whose other parameters agree; choose with "
         "--experiments"
     )
-    chosen = run(
-        [
-            *[sys.executable, str(REPO / "tools/sweep_report.py"), "--exp-json", str(source)],
-            *["--experiments", "d1", "--out-dir", str(tmp_path / "out")],
-        ],
-        REPO,
-    )
+    chosen = sweep_report(source, tmp_path / "out", "--experiments", "d1")
+    assert chosen.returncode == 0, chosen.stderr
     assert "1 depths (1-1)" in chosen.stdout
 
 

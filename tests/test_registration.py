@@ -333,7 +333,9 @@ def test_the_committed_grid_figure_redraws_from_its_committed_table(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "revision", [sigmoid_wall, sigmoid_regimes, sigmoid_slopes], ids=lambda m: m.__name__
+    "revision",
+    [sigmoid_wall, sigmoid_regimes, sigmoid_slopes, sigmoid_budget],
+    ids=lambda m: m.__name__,
 )
 def test_a_revision_s_committed_grid_figure_redraws_from_its_committed_table(tmp_path, revision):
     out = tmp_path / "figure.png"

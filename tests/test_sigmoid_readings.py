@@ -13,7 +13,13 @@ from or_gate.files.tables import read_csv
 import numpy as np
 from helpers import REPO
 
-from tools.analysis import sigmoid_gate, sigmoid_regimes, sigmoid_slopes, sigmoid_wall
+from tools.analysis import (
+    sigmoid_budget,
+    sigmoid_gate,
+    sigmoid_regimes,
+    sigmoid_slopes,
+    sigmoid_wall,
+)
 
 TEXT = ("depths_run", "measured_first_failing_depth")  # columns read as text: bounds (>9)
 
@@ -208,3 +214,46 @@ def test_the_docs_reading_of_the_fourth_grid_is_what_the_committed_table_shows()
     started = same & (first["collapse_rate_at_first_failing"] <= 0.5)
     found = first.loc[started, "measured_first_failing_depth"].astype(int)
     assert (found.min(), found.max()) == (9, 11)
+
+
+def test_the_docs_reading_of_the_fifth_grid_is_what_the_committed_tables_show():
+    """docs/sigmoid.md's reading of the fifth grid, checked against its committed table and the
+    earlier grids'."""
+    cells, depth, miss = registered_and_measured(sigmoid_budget, 7)
+    found = {
+        (row.learning_rate, row.epochs, row.epsilon): (measured, row.first_failing_depth)
+        for row, measured in zip(cells.itertuples(), depth, strict=True)
+    }  # (measured, registered by the power law)
+    # the power law: one exact, two within one, too deep at the fast rates, too shallow at the
+    # slow ones
+    assert ((miss == 0).sum(), (miss.abs() <= 1).sum()) == (1, 2)
+    assert found[(1e-2, 10, 1e-15)] == (5, 7) and found[(2e-2, 5, 1e-15)] == (5, 8)
+    assert found[(2e-4, 1000, 1e-15)] == (9, 7) and found[(1e-4, 1600, 1e-15)] == (7, 5)
+    # the line (the third revision), asked the same cells: exact in the two slow ones, within
+    # one in five, short everywhere else by up to three layers, at 5e-3 x 40 epochs
+    line = sigmoid_slopes.Slopes.committed(REPO)
+    rows = sigmoid_wall.predictions(line, sigmoid_budget.CELLS)  # (epsilon, epochs, lr, ...)
+    given = {(row[2], row[1], row[0]): row[-1] for row in rows}
+    short = {cell: found[cell][0] - given[cell] for cell in found}
+    exact = {cell for cell, by in short.items() if by == 0}
+    assert exact == {(1e-4, 1600, 1e-15), (2e-4, 1000, 1e-15)}
+    assert sum(abs(by) <= 1 for by in short.values()) == 5
+    assert min(short.values()) == 0 and max(short, key=short.get) == (5e-3, 40, 1e-15)
+    assert max(short.values()) == 3
+    # the regime: every net started, at most 0.23 collapsed; epsilon does not move the budget
+    assert round(cells["collapse_rate_at_first_failing"].max(), 2) == 0.23
+    assert found[(1e-2, 10, 1e-11)][0] == found[(1e-2, 10, 1e-15)][0] == 5
+    # after the fact, beside the earlier grids' budget cells
+    earlier = sigmoid_regimes.fitted_cells(
+        [read_csv(REPO / table, text=TEXT) for table in sigmoid_budget.PowerBudget.GRIDS]
+    )
+    earlier = earlier[~earlier["at_wall"]]
+    at = lambda rate, epochs: set(  # noqa: E731
+        earlier.loc[np.isclose(earlier["learning_rate"], rate) & (earlier["epochs"] == epochs),
+                    "depth"]
+    )  # fmt: skip
+    assert at(1e-3, 100) == {4, 5} and found[(2e-2, 5, 1e-15)][0] == 5  # lr x epochs 0.1
+    assert found[(2e-4, 1000, 1e-15)][0] == 9 and found[(5e-3, 40, 1e-15)][0] == 12  # 0.2
+    assert (min(at(1e-3, 200)), max(at(1e-3, 200))) == (9, 11) and at(2e-3, 100) == {11}
+    assert (earlier["learning_rate"].min(), earlier["learning_rate"].max()) == (3e-4, 3e-3)
+    assert earlier["epochs"].min() == 100

@@ -36,6 +36,9 @@ and is rendered from its source:
   compare --model slopes``); ``sigmoid_budget``: the fourth revision (its budget a power law),
   fitted to the four grids, why its budget took that form, and its registered predictions,
   ``docs/registered/sigmoid_budget.csv`` (``tools/sigmoid_gate.py revise --model budget``);
+  ``sigmoid_budget_results``: the fifth grid against them,
+  ``plots/sigmoid_budget/sigmoid_budget.csv`` (``tools/sigmoid_gate.py compare --model
+  budget``);
   ``sigmoid_timeline``: the model's constants measured at every epoch,
   ``plots/sigmoid_gate/timeline.csv`` (``tools/sigmoid_gate.py timeline``);
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
@@ -443,6 +446,7 @@ RENDER = {
     "sigmoid_slopes": _analysis("sigmoid_slopes", "summary"),
     "sigmoid_slopes_results": _analysis("sigmoid_slopes", "results_summary"),
     "sigmoid_budget": _analysis("sigmoid_budget", "summary"),
+    "sigmoid_budget_results": _analysis("sigmoid_budget", "results_summary"),
     "sigmoid_timeline": _analysis("sigmoid_timeline", "timeline_summary"),
     "sigmoid_scales": sigmoid_scales_table,
     "benchmark": benchmark_table,

@@ -12,6 +12,7 @@ model): measure its constants from a sweep's records, then write the registered 
     python tools/sigmoid_gate.py revise --model slopes  # docs/registered/sigmoid_slopes.csv
     python tools/sigmoid_gate.py compare --model slopes --sweeps ...  # the fourth grid
     python tools/sigmoid_gate.py revise --model budget  # docs/registered/sigmoid_budget.csv
+    python tools/sigmoid_gate.py compare --model budget --sweeps ...  # the fifth grid
     python tools/sigmoid_gate.py timeline  # plots/sigmoid_gate/timeline.csv and timeline.png
     python tools/sigmoid_gate.py timeline --figure-only  # redraw the figure from the table
     python tools/sigmoid_gate.py timeline --cell 8,1e-9,0.001,400 --out-dir /tmp/t  # any cell

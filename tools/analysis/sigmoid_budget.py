@@ -36,7 +36,6 @@ from .sigmoid_regimes import Regimes, beside_earlier, fitted_cells, signed
 from .sigmoid_slopes import RESULTS as FOURTH_GRID
 from .sigmoid_slopes import Slopes
 from .sigmoid_wall import (
-    draw_registered,
     predictions,
     registered_table,
     scored_summary,
@@ -165,8 +164,46 @@ def results_summary(root: Path) -> str:
 
 
 def draw_results(root: Path, table_path: Path, path: Path) -> None:
-    """One panel per learning rate, the first failing depth against epsilon, one colour per
-    budget; registered (dashed, open) beside measured (solid, filled)."""
-    rates = sorted({rate for _, _, rate in CELLS}, reverse=True)
-    panels = tuple((rate, "epochs", "epsilon") for rate in rates)
-    draw_registered(table_path, path, root / PREDICTIONS, panels)
+    """One column per cell of the fifth grid, in the registration's order: the first failing
+    depth measured (filled; a triangle where it lies beyond the depths run), the power law's
+    registered depth (open circle) and the third revision's line's (cross)."""
+    from or_gate.figures import new_figure, save_figure
+
+    from .sigmoid_wall import _depths
+
+    grid = read_grid(table_path)
+    given = {
+        name: {row[:3]: row[-1] for row in predictions(model, CELLS)}
+        for name, model in (
+            ("power", PowerBudget.committed(root)),
+            ("line", Slopes.committed(root)),
+        )
+    }
+    figure, axis = new_figure(1, 1, (8, 4.5))
+    figure.set_layout_engine("constrained")
+    for column, cell in enumerate(CELLS):
+        axis.plot(column, given["power"][cell], "o", color="#0072B2", mfc="none", ms=10,
+                  label="registered: the power law" if column == 0 else None)  # fmt: skip
+        axis.plot(column, given["line"][cell], "x", color="grey", ms=8,
+                  label="the third revision's line" if column == 0 else None)  # fmt: skip
+        epsilon, epochs, rate = cell
+        at = grid[
+            np.isclose(grid["epsilon"], epsilon, rtol=1e-9, atol=0)
+            & (grid["epochs"] == epochs)
+            & np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)
+        ]
+        for depth, marker in _depths(at):
+            axis.plot(column, depth, marker, color="#D55E00", ms=7,
+                      label="measured" if column == 0 else None)  # fmt: skip
+    labels = [
+        f"lr {rate:g}\n{epochs} epochs\neps {epsilon:g}\nlr x epochs {rate * epochs:.2g}"
+        for epsilon, epochs, rate in CELLS
+    ]
+    axis.set_xticks(range(len(CELLS)), labels, fontsize=8)
+    axis.set_xlim(-0.5, len(CELLS) - 0.5)
+    axis.set_ylabel("first failing depth")
+    axis.set_title("The fifth grid: the budget as a power law, registered, against measured",
+                   fontsize=10)  # fmt: skip
+    axis.grid(alpha=0.3, axis="y")
+    axis.legend(fontsize=8, loc="upper right")
+    save_figure(figure, path)

@@ -257,3 +257,11 @@ def test_the_docs_reading_of_the_fifth_grid_is_what_the_committed_tables_show():
     assert (min(at(1e-3, 200)), max(at(1e-3, 200))) == (9, 11) and at(2e-3, 100) == {11}
     assert (earlier["learning_rate"].min(), earlier["learning_rate"].max()) == (3e-4, 3e-3)
     assert earlier["epochs"].min() == 100
+    # with all five grids left out in turn the forms are level: each exact in about two of
+    # five budget cells, within one layer in about four of five
+    tables = (*sigmoid_budget.PowerBudget.GRIDS, sigmoid_budget.RESULTS)
+    scores = sigmoid_budget.left_out_scores({t: read_csv(REPO / t, text=TEXT) for t in tables})
+    (line_exact, line_near, cells), (power_exact, power_near, _) = scores.values()
+    assert cells == 32 and abs(line_exact - power_exact) <= 1 and abs(line_near - power_near) <= 1
+    for exact, near in ((line_exact, line_near), (power_exact, power_near)):
+        assert round(5 * exact / cells) == 2 and round(5 * near / cells) == 4

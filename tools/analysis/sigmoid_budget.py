@@ -174,13 +174,22 @@ def summary(root: Path) -> str:
 
 
 def results_summary(root: Path) -> str:
-    """The fifth grid against the registered predictions, and beside it what the third
-    revision (``Slopes``, fixed by the first three grids before the fourth ran) gives."""
+    """The fifth grid against the registered predictions, beside it what the third revision
+    (``Slopes``, fixed by the first three grids before the fourth ran) gives, and both budget
+    forms asked again with the fifth grid among those left out in turn."""
     lines = scored_summary(root, RESULTS, PREDICTIONS, len(CELLS))
     lines += beside_earlier(
         root, RESULTS, CELLS, Slopes.committed(root),
         "The third revision, its budget the line, fitted to the first three grids,",
     )  # fmt: skip
+    grids = {path: read_grid(root / path) for path in (*PowerBudget.GRIDS, RESULTS)}
+    line, power = (left_out_scores(grids)[form] for form in BUDGET_FORMS)
+    lines.append(
+        f"Asked again with the fifth grid among the {len(grids)} left out in turn, each form "
+        f"fitted to the other {len(grids) - 1} and asked for the left-out grid's budget cells "
+        f"({line[2]} in all): the line gives {line[0]} exactly and {line[1]} within one layer, "
+        f"the power law {power[0]} and {power[1]}."
+    )
     return "\n".join(lines)
 
 

@@ -55,64 +55,43 @@ RESULTS_FIGURE = "plots/sigmoid_budget/sigmoid_budget.png"
 
 
 @dataclass(frozen=True)
-class BudgetRevision:
-    """A revision that keeps the third revision's wall (``Slopes``, refitted to the grids it
-    names, ``GRIDS``) and changes the budget alone: a subclass declares the budget's fields,
-    fits them (``fit_budget``) and evaluates them (``budget``)."""
+class PowerBudget:
+    """wall(epsilon, lr) as ``Slopes``'; budget(lr, epochs) = budget_scale lr^lr_power
+    epochs^epochs_power."""
 
     walls: Slopes
+    budget_scale: float
+    lr_power: float
+    epochs_power: float
     budget_cells: int
 
-    GRIDS: ClassVar[tuple[str, ...]] = ()
+    GRIDS: ClassVar[tuple[str, ...]] = (*Slopes.GRIDS, FOURTH_GRID)
 
     @classmethod
-    def fit(cls, grids):
-        """The wall as ``Slopes.fit``; the budget to the cells that failed the budget's way."""
+    def fit(cls, grids) -> PowerBudget:
+        """The wall as ``Slopes.fit``; the budget by least squares on log depth (a layer
+        counts for more in a shallow cell) over the cells that failed the budget's way."""
         cells = fitted_cells(grids)
-        started = cells[~cells["at_wall"]]
-        rate, epochs, depth = (
-            started[key].to_numpy(float) for key in ("learning_rate", "epochs", "depth")
-        )
+        budget = cells[~cells["at_wall"]]
+        rate, epochs = (budget[key].to_numpy(float) for key in ("learning_rate", "epochs"))
+        design = np.column_stack([np.ones(len(budget)), np.log(rate), np.log(epochs)])
+        target = np.log(budget["depth"].to_numpy(float))
+        (log_scale, lr_power, epochs_power), *_ = np.linalg.lstsq(design, target, rcond=None)
         return cls(
             walls=Slopes.fit(grids),
-            budget_cells=len(started),
-            **cls.fit_budget(rate, epochs, depth),
+            budget_scale=float(math.exp(log_scale)),
+            lr_power=float(lr_power),
+            epochs_power=float(epochs_power),
+            budget_cells=len(budget),
         )
 
     @classmethod
-    def fit_budget(cls, rate, epochs, depth) -> dict[str, float]:
-        raise NotImplementedError
-
-    @classmethod
-    def committed(cls, root: Path):
+    def committed(cls, root: Path) -> PowerBudget:
         """The model fitted to the committed grids it names (``GRIDS``)."""
         return cls.fit([read_grid(root / path) for path in cls.GRIDS])
 
     def wall(self, epsilon: float, learning_rate: float) -> float:
         return self.walls.wall(epsilon, learning_rate)
-
-
-@dataclass(frozen=True)
-class PowerBudget(BudgetRevision):
-    """wall(epsilon, lr) as ``Slopes``'; budget(lr, epochs) = budget_scale lr^lr_power
-    epochs^epochs_power."""
-
-    budget_scale: float
-    lr_power: float
-    epochs_power: float
-
-    GRIDS: ClassVar[tuple[str, ...]] = (*Slopes.GRIDS, FOURTH_GRID)
-
-    @classmethod
-    def fit_budget(cls, rate, epochs, depth) -> dict[str, float]:
-        """By least squares on log depth: a layer counts for more in a shallow cell."""
-        design = np.column_stack([np.ones(len(rate)), np.log(rate), np.log(epochs)])
-        (log_scale, lr_power, epochs_power), *_ = np.linalg.lstsq(design, np.log(depth), rcond=None)
-        return {
-            "budget_scale": float(math.exp(log_scale)),
-            "lr_power": float(lr_power),
-            "epochs_power": float(epochs_power),
-        }
 
     def budget(self, learning_rate: float, epochs: int) -> float:
         return self.budget_scale * learning_rate**self.lr_power * epochs**self.epochs_power
@@ -122,12 +101,12 @@ class PowerBudget(BudgetRevision):
 BUDGET_FORMS = {"the line in lr x epochs": Regimes, "the power law": PowerBudget}
 
 
-def left_out_scores(grids: dict[str, object], forms=BUDGET_FORMS) -> dict[str, tuple]:
-    """Each budget form (``forms``: name -> a model of two limits) fitted to all but one of
-    ``grids`` (name -> table) and asked for that grid's budget cells, every grid in turn:
-    form -> (exact, within one layer, cells)."""
+def left_out_scores(grids: dict[str, object]) -> dict[str, tuple[int, int, int]]:
+    """Each budget form (``BUDGET_FORMS``) fitted to all but one of ``grids`` (name -> table)
+    and asked for that grid's budget cells, every grid in turn: form -> (exact, within one
+    layer, cells)."""
     scores = {}
-    for form, kind in forms.items():
+    for form, kind in BUDGET_FORMS.items():
         misses = []
         for left_out, table in grids.items():
             model = kind.fit([other for name, other in grids.items() if name != left_out])

@@ -175,41 +175,35 @@ def results_summary(root: Path) -> str:
 def draw_results(root: Path, table_path: Path, path: Path) -> None:
     """One column per cell of the fifth grid, in the registration's order: the first failing
     depth measured (filled; a triangle where it lies beyond the depths run), the power law's
-    registered depth (open circle) and the third revision's line's (cross)."""
+    registered depth (open circle, from the registered file) and the third revision's line's
+    (cross)."""
     from or_gate.figures import new_figure, save_figure
+    from or_gate.files.tables import read_csv
 
-    from .sigmoid_wall import _depths
+    from .sigmoid_gate import CELL_KEYS
+    from .sigmoid_wall import PREDICTION_COLUMNS, _depths
 
-    grid = read_grid(table_path)
-    given = {
-        name: {row[:3]: row[-1] for row in predictions(model, CELLS)}
-        for name, model in (
-            ("power", PowerBudget.committed(root)),
-            ("line", Slopes.committed(root)),
-        )
-    }
+    registered = read_csv(root / PREDICTIONS, PREDICTION_COLUMNS, text=("limited_by",))
+    cells = registered.merge(read_grid(table_path), on=CELL_KEYS, how="left")  # its order
+    asked = list(zip(*(cells[key] for key in CELL_KEYS), strict=True))
+    line = predictions(Slopes.committed(root), asked)
     figure, axis = new_figure(1, 1, (8, 4.5))
     figure.set_layout_engine("constrained")
-    for column, cell in enumerate(CELLS):
-        axis.plot(column, given["power"][cell], "o", color="#0072B2", mfc="none", ms=10,
+    for column, (cell, said) in enumerate(zip(cells.itertuples(), line, strict=True)):
+        axis.plot(column, cell.first_failing_depth, "o", color="#0072B2", mfc="none", ms=10,
                   label="registered: the power law" if column == 0 else None)  # fmt: skip
-        axis.plot(column, given["line"][cell], "x", color="grey", ms=8,
+        axis.plot(column, said[-1], "x", color="grey", ms=8,
                   label="the third revision's line" if column == 0 else None)  # fmt: skip
-        epsilon, epochs, rate = cell
-        at = grid[
-            np.isclose(grid["epsilon"], epsilon, rtol=1e-9, atol=0)
-            & (grid["epochs"] == epochs)
-            & np.isclose(grid["learning_rate"], rate, rtol=1e-9, atol=0)
-        ]
-        for depth, marker in _depths(at):
+        ran = cells.iloc[[column]].dropna(subset=["measured_first_failing_depth"])
+        for depth, marker in _depths(ran):
             axis.plot(column, depth, marker, color="#D55E00", ms=7,
                       label="measured" if column == 0 else None)  # fmt: skip
     labels = [
         f"lr {rate:g}\n{epochs} epochs\neps {epsilon:g}\nlr x epochs {rate * epochs:.2g}"
-        for epsilon, epochs, rate in CELLS
+        for epsilon, epochs, rate in asked
     ]
-    axis.set_xticks(range(len(CELLS)), labels, fontsize=8)
-    axis.set_xlim(-0.5, len(CELLS) - 0.5)
+    axis.set_xticks(range(len(asked)), labels, fontsize=8)
+    axis.set_xlim(-0.5, len(asked) - 0.5)
     axis.set_ylabel("first failing depth")
     axis.set_title("The fifth grid: the budget as a power law, registered, against measured",
                    fontsize=10)  # fmt: skip

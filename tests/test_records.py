@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from or_gate.architecture import Architecture
 from or_gate.files.records import EVALUATION, TRAINING, TrainingRecords, write_predictions
-from or_gate.files.tables import format_cell, format_column, write_csv
+from or_gate.files.tables import format_cell, format_column, read_csv, write_csv, write_table
 from or_gate.training import Diagnostics
 
 import numpy as np
@@ -57,6 +57,21 @@ def test_a_column_formats_as_cell_by_cell(dtype):
     assert "-0.0" in expected and "" in expected  # the awkward cases are really there
     integers = np.arange(-3, 30)
     assert format_column(integers).tolist() == [format_cell(value) for value in integers]
+
+
+def test_a_pandas_table_is_written_as_write_csv_writes_its_rows_and_reads_back(tmp_path):
+    """Each cell formatted once: a text cell with a comma or a quote is quoted once, as CSV
+    quotes it, and reads back as itself (it was quoted twice, and read back with quotes)."""
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {"name": ["relu", "a,b", 'say "hi"'], "rate": [0.5, np.nan, 1 / 3], "count": [1, 2, 3]}
+    )
+    write_table(tmp_path / "table.csv", table)
+    write_csv(tmp_path / "rows.csv", list(table.columns), table.itertuples(index=False))
+    assert (tmp_path / "table.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+    back = read_csv(tmp_path / "table.csv", text=("name",))
+    assert back["name"].tolist() == table["name"].tolist()
 
 
 def diagnostics_at(rng, replicates: int, layers: int) -> Diagnostics:

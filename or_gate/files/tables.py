@@ -69,7 +69,8 @@ def write_csv(
 def write_table(path: str | Path, table: pd.DataFrame) -> None:
     """A pandas table, column by column as :func:`format_column` formats it."""
     cells = [format_column(table[column].to_numpy()) for column in table.columns]
-    write_csv(path, list(table.columns), zip(*cells, strict=True))
+    # the cells are formatted once: a text cell quoted by format_cell stays quoted once
+    write_csv_text(path, list(table.columns), map(",".join, zip(*cells, strict=True)))
 
 
 def write_csv_text(path: str | Path, columns: Sequence[str] | None, texts: Iterable[str]) -> None:

@@ -111,6 +111,8 @@ RUN_BY = {
     },
     "docs/literature.md": {
         "python tools/sweep.py run --name widths ": "test_fixes",
+        "python tools/literature_report.py --out-": "test_literature.py::"
+        "test_the_docs_command_writes_the_committed_comparison_from_the_committed_sources",
     },
     "docs/operations.md": {
         "python tools/export_model.py --model-dir": "test_export_and_gate",

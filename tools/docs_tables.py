@@ -44,9 +44,10 @@ and is rendered from its source:
 * ``sign_flip``, ``sign_flip_claims``, ``sign_flip_headline`` (README):
   ``plots/sign_flip/sign_flip.csv`` and its outcomes,
   beside the atlas's tables;
-* ``literature``: ``data/literature/lu_et_al.csv`` (Lu et al.'s numbers, with their sources)
-  beside ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``; ``widths_claims``: the
-  widths sweep's tables;
+* ``literature``: ``plots/literature/literature.csv`` (``tools/literature_report.py``: Lu et
+  al.'s numbers from ``data/literature/lu_et_al.csv``, with their sources, beside
+  ``plots/fixes/fixes.csv`` and ``plots/widths/widths.csv``); ``widths_claims``: the widths
+  sweep's tables;
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);

@@ -6,13 +6,17 @@ sources reachable here give, each with its source; a row gives a range (``collap
 ``collapse_high``) where the source says "more than" or "about". Beside each, the project's
 measurement of the nearest setting it has run (the OR gate, not their regression targets),
 with its 95% Clopper-Pearson interval, read from the committed sweep tables.
+``tools/literature_report.py`` writes the comparison (``plots/literature/literature.csv``)
+and its figure; the docs' table is generated from the committed comparison.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from or_gate.files.tables import read_csv
+from or_gate.files.tables import read_csv, write_table
+
+import pandas as pd
 
 from .sweep import clopper_pearson
 from .sweep import read_table as read_rates
@@ -26,44 +30,188 @@ OURS = {"symmetric": "relu_he", "he": "relu_he", "rai": "relu_rai"}
 LABEL = {"relu_he": "He", "relu_rai": "RAI"}
 
 
+TABLE = "plots/literature/literature.csv"
+FIGURE = "plots/literature/literature.png"
+TABLE_COLUMNS = (
+    "experiment",
+    "width",
+    "depth",
+    "initializer",
+    "theirs_low",
+    "theirs_high",
+    "ours_variant",
+    "ours_width",
+    "ours_depth",
+    "ours_replicates",
+    "ours_collapse",
+    "ours_low",
+    "ours_high",
+    "source",
+)
+TEXT = ("experiment", "initializer", "ours_variant", "source")
+
+
+def _given(value) -> int | None:
+    return (
+        None if value is None or value != value else int(value)
+    )  # NaN: the source does not give it
+
+
+def comparisons(root: Path) -> pd.DataFrame:
+    """One row per published number (``TABLE_COLUMNS``): theirs as a range (one number where
+    the source gives one), and ours at the nearest setting with its 95% interval: the widths
+    sweep where their width is given (He, depth 10), else the atlas's width-2, depth-10 nets."""
+    rows = read_csv(root / SOURCE, text=("paper", "experiment", "task", "initializer", "source"))
+    fixes = {(r.width, r.variant): r for r in read_rates(root / FIXES)}
+    widths = {(r.width, r.depth): r for r in read_rates(root / WIDTHS)}
+    table = []
+    for row in rows.to_dict("records"):
+        width, depth = _given(row["width"]), _given(row["depth"])
+        variant = OURS[row["initializer"]]
+        if width is not None and (width, 10) in widths and variant == "relu_he":
+            ours = widths[width, 10]
+        else:
+            ours = fixes[width or 2, variant]
+        low, high = clopper_pearson(ours.collapse_rate, ours.replicates)
+        table.append(
+            (
+                row["experiment"],
+                width,
+                depth,
+                row["initializer"],
+                row["collapse_low"],
+                row["collapse_high"],
+                variant,
+                ours.width,
+                ours.depth,
+                ours.replicates,
+                ours.collapse_rate,
+                low,
+                high,
+                row["source"],
+            )
+        )
+    return _width_and_depth_as_given(pd.DataFrame(table, columns=list(TABLE_COLUMNS)))
+
+
+def _width_and_depth_as_given(table: pd.DataFrame) -> pd.DataFrame:
+    """Width and depth as whole numbers, or None where the source does not give them."""
+    for column in ("width", "depth"):
+        table[column] = pd.Series([_given(v) for v in table[column]], dtype=object)
+    return table
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    return _width_and_depth_as_given(read_csv(path, TABLE_COLUMNS, text=TEXT))
+
+
 def _theirs(row) -> str:
-    low, high = row["collapse_low"], row["collapse_high"]
+    low, high = row["theirs_low"], row["theirs_high"]
     if low == high:
         return f"{low:.3f}"
     return f"below {high:.2f}" if low == 0 else f"above {low:.2f}"
 
 
-def _ours(result) -> str:
-    low, high = clopper_pearson(result.collapse_rate, result.replicates)
-    return f"{result.collapse_rate:.3f} ({low:.3f}-{high:.3f}), {result.replicates} nets"
-
-
 def comparison_table(root: Path) -> str:
     """One line per published number: theirs, and ours at the nearest setting."""
-    rows = read_csv(root / SOURCE, text=("paper", "experiment", "task", "initializer", "source"))
-    fixes = {(r.width, r.variant): r for r in read_rates(root / FIXES)}
-    widths = {(r.width, r.depth): r for r in read_rates(root / WIDTHS)}
     lines = [
         "| their experiment | width, depth | initialisation | their collapse | ours (OR gate) "
         "| ours, setting | their number's source |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in rows.to_dict("records"):
-        width = int(row["width"]) if row["width"] == row["width"] else None  # NaN: not given
-        depth = int(row["depth"]) if row["depth"] == row["depth"] else None
-        variant = OURS[row["initializer"]]
-        if width is not None and (width, 10) in widths and variant == "relu_he":
-            ours, setting = _ours(widths[width, 10]), f"He, width {width}, depth 10"
-        else:
-            chosen = fixes[width or 2, variant]
-            setting = f"{LABEL[variant]}, width {chosen.width}, depth {chosen.depth}"
-            ours = _ours(chosen)
-        given = f"{width}, {depth}" if width else "not given"
+    for row in read_table(root / TABLE).to_dict("records"):
+        given = "not given" if row["width"] is None else f"{row['width']}, {row['depth']}"
+        ours = (
+            f"{row['ours_collapse']:.3f} ({row['ours_low']:.3f}-{row['ours_high']:.3f}), "
+            f"{row['ours_replicates']} nets"
+        )
+        setting = (
+            f"{LABEL[row['ours_variant']]}, width {row['ours_width']}, depth {row['ours_depth']}"
+        )
         lines.append(
             f"| {row['experiment']} | {given} | {row['initializer']} | {_theirs(row)} | {ours} "
             f"| {setting} | {row['source']} |"
         )
     return "\n".join(lines)
+
+
+THEIRS, OURS_LABEL = "Lu et al., as the source gives it", "ours: OR gate, nearest setting (95%)"
+BOUND = "Lu et al.: a bound (more than / less than)"
+THEORY = "born dead, zero-bias ReLU: 1 - (1 - 2^-w)^depth"
+
+
+def _draw_row(panel, y: int, row: dict) -> None:
+    """One published number (at y - 0.12) and ours (at y + 0.12)."""
+    from .theory import born_dead_probability
+
+    low, high = row["theirs_low"], row["theirs_high"]
+    if low == high:
+        panel.plot(low, y - 0.12, "D", color="black", label=THEIRS)
+    else:  # a bound: the range it allows, an arrowhead at the bound pointing into it
+        style = {"color": "black", "alpha": 0.45, "label": BOUND}
+        panel.plot([low, high], [y - 0.12] * 2, linewidth=4, solid_capstyle="butt", **style)
+        below = low == 0
+        panel.plot(high if below else low, y - 0.12, "<" if below else ">", **style)
+    errors = [[row["ours_collapse"] - row["ours_low"]], [row["ours_high"] - row["ours_collapse"]]]
+    panel.errorbar(
+        row["ours_collapse"],
+        y + 0.12,
+        xerr=errors,
+        fmt="o",
+        color="tab:blue",
+        capsize=3,
+        label=OURS_LABEL,
+    )
+    if row["width"] is not None and row["initializer"] != "rai":
+        theory = born_dead_probability(row["depth"], row["width"])
+        panel.plot(theory, y - 0.12, "x", color="tab:red", markersize=8, label=THEORY)
+
+
+def _row_label(row: dict) -> str:
+    given = (
+        "width, depth not given"
+        if row["width"] is None
+        else f"width {row['width']}, depth {row['depth']}"
+    )
+    ours = f"{LABEL[row['ours_variant']]}, width {row['ours_width']}, depth {row['ours_depth']}"
+    return f"{row['experiment']}\n{row['initializer']}, {given}; ours: {ours}"
+
+
+def draw_comparison(table: pd.DataFrame, path: Path) -> None:
+    """One line per published number, top to bottom in the source's order: theirs (a diamond
+    where the source gives one number, a bar over the range where it gives a bound), ours
+    below it with its 95% interval, and the born-dead probability of a zero-bias ReLU net of
+    their width and depth where the source gives both."""
+    from or_gate.figures import new_figure, save_figure
+
+    rows = table.to_dict("records")
+    figure, panel = new_figure(1, 1, figsize=(9.0, 0.55 * len(rows) + 1.6))
+    for y, row in enumerate(rows):
+        _draw_row(panel, y, row)
+    panel.set_yticks(range(len(rows)), [_row_label(row) for row in rows], fontsize=7.5)
+    panel.invert_yaxis()
+    panel.set(xlim=(0, 1), xlabel="collapse probability (the net answers the same to every input)")
+    panel.grid(axis="x", alpha=0.3)
+    handles = dict(zip(*reversed(panel.get_legend_handles_labels()), strict=True))
+    figure.legend(
+        [handles[label] for label in (THEIRS, BOUND, OURS_LABEL, THEORY)],
+        [THEIRS, BOUND, OURS_LABEL, THEORY],
+        loc="upper center",
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
+    height = figure.get_figheight()
+    figure.subplots_adjust(left=0.42, right=0.97, bottom=0.7 / height, top=1 - 0.75 / height)
+    save_figure(figure, path)
+
+
+def write_report(root: Path, out_dir: Path, from_csv: Path | None = None) -> None:
+    """``literature.csv`` (the comparison, unless redrawing from it) and ``literature.png``."""
+    table = comparisons(root) if from_csv is None else read_table(from_csv)
+    if from_csv is None or from_csv != out_dir / "literature.csv":
+        write_table(out_dir / "literature.csv", table)
+    draw_comparison(table, out_dir / "literature.png")
 
 
 def widths_claims(root: Path) -> str:

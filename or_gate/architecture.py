@@ -6,6 +6,9 @@ The architecture, as the write-up's Keras code builds it::
     depth x Dense(width, <activation>, <initializer>)    the hidden layers of a variant
     Dense(1, sigmoid, 'uniform')                 the output layer
 
+A regression task (``or_gate/task.py``) has its own number of inputs and a linear output
+layer, Dense(1, linear, 'uniform').
+
 A variant without the input layer (``input_layer: false``) feeds the two inputs straight to
 its first hidden layer. A residual variant makes each hidden layer ``h + activation(W h +
 b)`` (same width, so the skip needs no projection). The hidden initializer is a Keras name,
@@ -26,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from or_gate.params import INPUTS, InitializerWithArguments
+from or_gate.params import InitializerWithArguments
+from or_gate.task import INPUTS, OR_GATE, OUTPUT_ACTIVATION
 
 import numpy as np
 
@@ -102,6 +106,8 @@ class Architecture:
     residual: bool = False
     input_layer: bool = True  # the write-up's sigmoid input layer before the hidden layers
     sign_flip: bool = False  # Rister and Rubin's sign flipping after the draw (or_gate/model.py)
+    inputs: int = INPUTS[OR_GATE]  # the task's (or_gate/task.py): 2 for the OR gate
+    output_activation: str = OUTPUT_ACTIVATION[OR_GATE]  # the write-up's sigmoid; linear
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initializer", Initializer.of(self.initializer))
@@ -118,12 +124,15 @@ class Architecture:
             spec.residual,
             spec.input_layer,
             spec.sign_flip,
+            INPUTS[params.task.name],
+            OUTPUT_ACTIVATION[params.task.name],
         )
 
     def to_json(self) -> dict:
-        """architecture.json's fields; ``input_layer`` only where it is false and
-        ``sign_flip`` only where it is true, so that every network of the write-up's form keeps
-        the file it always had."""
+        """architecture.json's fields; ``input_layer`` only where it is false, ``sign_flip``
+        only where it is true, and ``inputs`` and ``output_activation`` only where they are not
+        the OR gate's, so that every network of the write-up's form keeps the file it always
+        had."""
         document = {
             "activation": self.activation,
             "depth": self.depth,
@@ -135,6 +144,10 @@ class Architecture:
             document["input_layer"] = False
         if self.sign_flip:
             document["sign_flip"] = True
+        if self.inputs != INPUTS[OR_GATE]:
+            document["inputs"] = self.inputs
+        if self.output_activation != OUTPUT_ACTIVATION[OR_GATE]:
+            document["output_activation"] = self.output_activation
         return document
 
     @property
@@ -143,13 +156,13 @@ class Architecture:
         return [
             *[Layer(self.width, EDGE_ACTIVATION, EDGE, "input")] * self.input_layer,
             *[hidden] * self.depth,
-            Layer(1, EDGE_ACTIVATION, EDGE, "output"),
+            Layer(1, self.output_activation, EDGE, "output"),
         ]
 
     @property
     def layout(self) -> ParamLayout:
         shapes: list[tuple[int, ...]] = []
-        fan_in = INPUTS
+        fan_in = self.inputs
         for layer in self.layers:
             shapes += [(fan_in, layer.units), (layer.units,)]
             fan_in = layer.units

@@ -1,13 +1,15 @@
 """What the evaluation measures: one variant's replicates summarised as metrics.
 
-Definitions:
-    success: test accuracy 1.0 (threshold 0.5, as Keras' binary accuracy);
+Definitions (a regression task's rows and rule are ``or_gate/task.py``'s):
+    success: test accuracy 1.0 (threshold 0.5, as Keras' binary accuracy; a regression
+        target's rows within its tolerance);
     diverged: the training loss became non-finite in some epoch, or the trained network's
         outputs are not finite. A diverged replicate is never a success, counts as collapsed
         (its output does not depend on the input), scores accuracy 0, and is left out of the
         means that need finite numbers (test MSE, final unit shares and gradient ratio);
-    collapse: the outputs for the four truth-table inputs span less than ``COLLAPSE_SPAN``,
-        i.e. the network answers (nearly) the same thing whatever the input, or it diverged;
+    collapse: the outputs for the four truth-table inputs (a regression target's test grid)
+        span less than ``COLLAPSE_SPAN``, i.e. the network answers (nearly) the same thing
+        whatever the input, or it diverged;
     born dead: at initialisation some hidden layer is blocked: every unit's activation
         derivative is exactly 0 on every training input, so no gradient can ever reach that
         layer's weights or anything below it, and training cannot make the output depend on
@@ -32,6 +34,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from or_gate.task import OR_GATE, right
+
 import numpy as np
 
 if TYPE_CHECKING:
@@ -45,17 +49,19 @@ COLLAPSE_SPAN = 0.01
 GRADIENT_FLOOR = 1e-300  # the smallest gradient norm a log10 is taken of
 
 
-def score_replicates(y_test: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every replicate's test accuracy (threshold 0.5) and MSE at once: (R,) each, float64.
+def score_replicates(
+    y_test: np.ndarray, predictions: np.ndarray, task: str = OR_GATE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every replicate's test accuracy and MSE at once: (R,) each, float64. A row is right by
+    the task's rule (``or_gate/task.py``): for the OR gate, at threshold 0.5.
 
-    predictions: (R, rows). The arithmetic is scikit-learn's ``accuracy_score`` and
-    ``mean_squared_error`` applied row by row (same dtype, same summation order), batched:
-    ``tests/test_metrics.py`` checks the two are equal to the last bit. A replicate with a
-    non-finite prediction has MSE NaN.
+    predictions: (R, rows). For the OR gate the arithmetic is scikit-learn's
+    ``accuracy_score`` and ``mean_squared_error`` applied row by row (same dtype, same
+    summation order), batched: ``tests/test_metrics.py`` checks the two are equal to the last
+    bit. A replicate with a non-finite prediction has MSE NaN.
     """
     predictions = np.asarray(predictions)
-    labels = (predictions > 0.5).astype(int)
-    accuracy = np.mean(labels == y_test.astype(int)[None, :], axis=1, dtype=np.float64)
+    accuracy = np.mean(right(task, predictions, y_test[None, :]), axis=1, dtype=np.float64)
     # scikit-learn computes in the inputs' floating dtype (float64 only if neither is float)
     floating = [a.dtype for a in (y_test, predictions) if np.issubdtype(a.dtype, np.floating)]
     dtype = np.result_type(*floating) if floating else np.float64
@@ -110,12 +116,13 @@ def replicate_outcomes(
     test_predictions: np.ndarray,
     truth_table_predictions: np.ndarray,
     training: dict[str, pd.DataFrame],
+    task: str = OR_GATE,
 ) -> np.ndarray:
     """(R,) every replicate's outcome, one of ``OUTCOMES`` (precedence in the module docstring),
     from the same records and definitions as :func:`variant_metrics`."""
     units = training["units"]
     diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
-    accuracy, _ = score_replicates(y_test, test_predictions)
+    accuracy, _ = score_replicates(y_test, test_predictions, task)
     final = int(units["epoch"].max())
     conditions = [
         diverged,
@@ -137,13 +144,15 @@ def variant_metrics(
     test_predictions: np.ndarray,
     truth_table_predictions: np.ndarray,
     training: dict[str, pd.DataFrame],
+    task: str = OR_GATE,
 ) -> dict:
-    """All metrics of one variant. Predictions are (replicates, rows); ``training`` is the
-    variant's history, gradients and units tables (``or_gate/files/records.py``)."""
+    """All metrics of one variant. Predictions are (replicates, rows), the truth table's those
+    of the task's collapse inputs (``or_gate/task.py``); ``training`` is the variant's history,
+    gradients and units tables (``or_gate/files/records.py``)."""
     gradients, units = training["gradients"], training["units"]
     diverged = diverged_replicates(training["history"], test_predictions, truth_table_predictions)
     kept = ~diverged
-    accuracy, mse = score_replicates(y_test, test_predictions)
+    accuracy, mse = score_replicates(y_test, test_predictions, task)
     accuracy = np.where(diverged, 0.0, accuracy)
     spans = truth_table_predictions.max(axis=1) - truth_table_predictions.min(axis=1)
     final = int(gradients["epoch"].max())

@@ -273,3 +273,35 @@ def draw_decision_surfaces(tables: dict, path: Path) -> None:
         axes.set(title=f"{name} (replicate 0)", xlabel="x1", ylabel="x2")
     figure.colorbar(image, cax=figure.add_axes((0.89, 0.2, 0.015, 0.6)), label="output")
     save_figure(figure, path)
+
+
+FITTED_REPLICATES = 8  # the curves drawn per variant: replicates 0 to 7
+
+
+def draw_fitted_curves(tables: dict, path: Path) -> None:
+    """A regression task's counterpart of the decision surfaces: the target and what the
+    first ``FITTED_REPLICATES`` replicates of every variant compute over the test grid. A
+    flat line is a collapsed net."""
+    count = len(tables)
+    columns = min(count, 4)
+    rows = math.ceil(count / columns)
+    figure, panels = new_figure(
+        rows, columns, figsize=(3.6 * columns + 0.6, 3.2 * rows + 0.4), squeeze=False,
+        sharey=True,
+    )  # fmt: skip
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.8, wspace=0.15, hspace=0.45)
+    for axes in panels.ravel()[count:]:
+        axes.set_visible(False)
+    for axes, (name, t) in zip(panels.ravel(), tables.items(), strict=False):
+        test = t["evaluation"]["predictions"]
+        test = test[(test["split"] == "test") & (test["replicate"] < FITTED_REPLICATES)]
+        target = test[test["replicate"] == test["replicate"].min()].sort_values("x")
+        axes.plot(target["x"], target["y"], color="k", linewidth=3, alpha=0.3, label="target")
+        for replicate, curve in test.groupby("replicate"):
+            curve = curve.sort_values("x")
+            axes.plot(curve["x"], curve["prediction"], linewidth=1, label=f"replicate {replicate}")
+        axes.set(title=name, xlabel="x")
+    panels[0][0].set_ylabel("output")
+    panels[0][0].legend(fontsize="x-small", ncol=2)
+    figure.suptitle(f"what the first {FITTED_REPLICATES} replicates compute (flat: collapsed)")
+    save_figure(figure, path)

@@ -38,9 +38,10 @@ from __future__ import annotations
 import functools
 import random
 
-from or_gate.architecture import INPUTS, Architecture, Initializer, Layer
+from or_gate.architecture import Architecture, Initializer, Layer
 from or_gate.params import RAI
 from or_gate.runtime import ParamsError
+from or_gate.task import TOLERANCE
 
 import keras
 import keras.src.backend.tensorflow.random as keras_tf_random
@@ -169,8 +170,8 @@ def build_model(architecture: Architecture) -> keras.Model:
     """
     # Named, not numbered: Keras numbers unnamed inputs per process (input_layer_2, ...),
     # which would make a saved model's bytes depend on what the process built before.
-    inputs = keras.Input(shape=(INPUTS,), name="input_layer")
-    dense, fan_in = [], INPUTS
+    inputs = keras.Input(shape=(architecture.inputs,), name="input_layer")
+    dense, fan_in = [], architecture.inputs
     for index, layer in enumerate(architecture.layers):
         name = layer.role if layer.role != "hidden" else f"hidden_{index}"
         dense.append(_dense(layer, name, fan_in))
@@ -299,6 +300,7 @@ class StackedNetwork:
         self.residual = [layer.residual for layer in architecture.layers]
         self.replicates = replicates
         self.loss_fn = keras.losses.get(loss)
+        self.linear_output = architecture.output_activation == "linear"
 
     def layers(self, flat: tf.Tensor) -> list[tuple[tf.Tensor, tf.Tensor]]:
         """(kernel, bias) of every layer, each with a leading replicate axis."""
@@ -344,7 +346,10 @@ class StackedNetwork:
         inputs = tf.broadcast_to(tf.constant(x, tf.float32), (self.replicates, *np.shape(x)))
         return np.asarray(self.forward(tf.constant(flat, tf.float32), inputs)[1][-1][..., 0])
 
-    @staticmethod
-    def correct(prediction, y):
-        """1 where the prediction is right at Keras' binary-accuracy threshold 0.5, else 0."""
+    def correct(self, prediction, y):
+        """1 where the prediction is right, else 0: at Keras' binary-accuracy threshold 0.5
+        for the OR gate's sigmoid output; within the task's tolerance of the target for a
+        regression's linear output (``or_gate/task.py``, whose ``right`` says the same)."""
+        if self.linear_output:
+            return tf.cast(tf.abs(prediction - y) < TOLERANCE, tf.float32)
         return tf.cast(tf.equal(tf.cast(prediction > 0.5, tf.float32), y), tf.float32)

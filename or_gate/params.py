@@ -7,8 +7,9 @@ same names as the YAML keys: ``params.train.batch_size``), the error messages
 (``python tools/params_table.py``). The values live in ``params.yaml`` only: DVC tracks each
 key there, so every key must be present and no default hides in code.
 
-The file is read exactly as DVC reads it (:func:`read_yaml`: ruamel.yaml's safe loader, YAML
-1.2), so the values that train are the values ``dvc params diff`` and ``dvc exp show`` report.
+The file is read exactly as DVC reads it (``or_gate/files/dvc_yaml.py``: ruamel.yaml's safe
+loader, YAML 1.2), so the values that train are the values ``dvc params diff`` and
+``dvc exp show`` report.
 
 Keras names (activations, initializers, optimizers, losses) are checked against
 ``or_gate/keras_names.json``, a table generated from the pinned Keras, so validation needs no
@@ -24,7 +25,10 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from or_gate.runtime import ParamsError, StageError
+from or_gate.files.dvc_yaml import read_yaml
+from or_gate.runtime import ParamsError
+from or_gate.task import INPUTS as TASK_INPUTS
+from or_gate.task import REGRESSION_LOSSES, TASKS, is_regression
 
 from pydantic import (
     BaseModel,
@@ -35,72 +39,6 @@ from pydantic import (
     Tag,
     model_validator,
 )
-
-# -- Reading YAML as DVC reads it --------------------------------------------------------------
-# DVC parses params.yaml with ruamel.yaml's safe loader (dvc/utils/serialize/_yaml.py,
-# parse_yaml), which implements YAML 1.2; PyYAML implements YAML 1.1. They disagree on values a
-# user can type (`010` is 10 in 1.2 and 8 in 1.1; `yes` is a string in 1.2 and True in 1.1;
-# `1e-3` a number in 1.2 and a string in 1.1), so reading params.yaml any other way than DVC's
-# would train a value other than the one `dvc params diff` and `dvc exp show` record.
-# tests/test_params.py checks this reader against DVC's own on every such case.
-
-
-def _duplicate_key(node: Any, seen: set[int] | None = None) -> tuple[Any, int, int] | None:
-    """The first key given twice in one mapping of a composed document, with both lines.
-    Each node is visited once: aliases share nodes, and an alias bomb must not expand here."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-    seen = set() if seen is None else seen
-    if id(node) in seen:
-        return None
-    seen.add(id(node))
-    children = []
-    if isinstance(node, MappingNode):
-        lines: dict[Any, int] = {}
-        for key, value in node.value:
-            if key.tag.endswith(("str", "int", "float", "bool", "null")):
-                if key.value in lines:
-                    return key.value, lines[key.value], key.start_mark.line + 1
-                lines[key.value] = key.start_mark.line + 1
-            children.append(value)
-    elif isinstance(node, SequenceNode):
-        children = node.value
-    for child in children:
-        found = _duplicate_key(child, seen)
-        if found:
-            return found
-    return None
-
-
-def read_yaml(path: str | Path, error: type[StageError] = StageError) -> Any:
-    """The YAML document in ``path``, read exactly as DVC reads params.yaml; ``error`` with one
-    line naming the file on any problem (missing, not YAML, a key given twice)."""
-    from ruamel.yaml import YAML, YAMLError
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: not a UTF-8 text file") from None
-    reader = YAML(typ="safe")  # DVC's: no Python objects are ever constructed
-    try:
-        duplicate = _duplicate_key(reader.compose(text))
-        if duplicate:  # DVC refuses such a file too; say where, before ruamel's longer message
-            key, first, second = duplicate
-            raise error(
-                f"{path}: key {key!r} appears twice in one mapping (lines {first} and {second}); "
-                "expected each key once"
-            )
-        return reader.load(text)
-    except YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        # A reader error (a control character) has no problem or mark: its first line says it.
-        what = getattr(problem, "problem", None) or str(problem).splitlines()[0]
-        raise error(f"{path}: not valid YAML{where}: {what}") from None
-
 
 # The Keras names this project can use, generated from the pinned Keras by
 # tools/keras_names.py (which says what each table allows and why).
@@ -119,7 +57,6 @@ KERAS_KINDS = {
 
 # DVC pastes variant names into shell commands and file paths.
 VARIANT_NAME = r"^[a-z][a-z0-9_]*$"
-INPUTS = 2  # the OR gate's x1 and x2
 
 
 @functools.cache
@@ -149,12 +86,43 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class Task(Section):
+    name: Literal[TASKS] = Field(
+        description="What the nets learn: or_gate, the write-up's OR gate on the rows of "
+        "data/raw/; abs, Lu et al.'s regression target, the absolute value of one input, with a "
+        "linear output layer (or_gate/task.py says how each is scored)."
+    )
+    points: int = Field(
+        ge=2,
+        description="Regression targets only: training rows drawn, x uniform on [low, high) "
+        "from numpy's default_rng(task.seed), before validation_split holds the last ones out.",
+    )
+    seed: int = Field(
+        ge=0,
+        lt=2**31,
+        description="Regression targets only: the seed of the training rows' draw (the data "
+        "stay fixed while seed, the networks' seed, varies).",
+    )
+    low: Real = Field(description="Regression targets only: the input range's lower end.")
+    high: Real = Field(description="Regression targets only: the input range's upper end.")
+
+    @model_validator(mode="after")
+    def _a_range(self) -> Task:
+        if not self.low < self.high:
+            raise ValueError(
+                f"low {self.low:g} is not below high {self.high:g}; the input range is "
+                "[low, high] with low < high"
+            )
+        return self
+
+
 class Model(Section):
     width: int = Field(
         ge=1,
         description="Units in the input layer and in every hidden layer. The input layer is "
         "Dense(width, sigmoid, 'uniform') (unless a variant leaves it out) and the output layer "
-        "Dense(1, sigmoid, 'uniform'), as in the write-up, whatever the variant.",
+        "Dense(1, sigmoid, 'uniform'), as in the write-up, whatever the variant (a regression "
+        "task's output layer is Dense(1, linear, 'uniform')).",
     )
 
 
@@ -290,6 +258,7 @@ class Params(Section):
     replicates: int = Field(
         ge=1, description="Independently initialised trainings of every variant."
     )
+    task: Task
     model: Model
     train: Train
     variants: dict[Annotated[str, StringConstraints(pattern=VARIANT_NAME)], Variant] = Field(
@@ -302,12 +271,14 @@ class Params(Section):
         """A residual variant without the input layer adds the two inputs to its first hidden
         layer's output: only a width of 2 has the shape for it. Sign flipping is for plain
         layers only."""
+        inputs = TASK_INPUTS[self.task.name]
         for name, variant in self.variants.items():
-            if variant.residual and not variant.input_layer and self.model.width != INPUTS:
+            if variant.residual and not variant.input_layer and self.model.width != inputs:
                 raise ValueError(
-                    f"variants.{name}: residual: true without the input layer adds the {INPUTS} "
-                    f"inputs to its first hidden layer's output, so it needs model.width {INPUTS}, "
-                    f"not {self.model.width}; give it input_layer: true or residual: false"
+                    f"variants.{name}: residual: true without the input layer adds the {inputs} "
+                    f"input(s) to its first hidden layer's output, so it needs model.width "
+                    f"{inputs}, not {self.model.width}; give it input_layer: true or residual: "
+                    "false"
                 )
             if variant.residual and variant.sign_flip:
                 raise ValueError(
@@ -315,6 +286,15 @@ class Params(Section):
                     "a residual layer's skip keeps them alive already: set one of residual "
                     "and sign_flip to false"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _a_loss_that_fits_the_task(self) -> Params:
+        if is_regression(self.task.name) and self.train.loss not in REGRESSION_LOSSES:
+            raise ValueError(
+                f"train.loss: {self.train.loss} does not fit a regression target "
+                f"(task.name {self.task.name}); expected one of {', '.join(REGRESSION_LOSSES)}"
+            )
         return self
 
 
@@ -397,6 +377,8 @@ def suggestion(value: Any, allowed, prefix: str = "") -> str:
 
 
 def _interval(node: dict, noun: str) -> str:
+    if not {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"} & set(node):
+        return noun  # any finite number
     low = ("[", node["minimum"]) if "minimum" in node else ("(", node.get("exclusiveMinimum"))
     high = ("]", node["maximum"]) if "maximum" in node else (")", node.get("exclusiveMaximum"))
     if high[1] is None:
@@ -406,8 +388,10 @@ def _interval(node: dict, noun: str) -> str:
 
 def allowed(node: dict) -> str:
     """What a value at this schema node may be, in words."""
-    if "enum" in node:
+    if "enum" in node and "keras" in node:
         return f"{KERAS_KINDS[node['keras']]}: {', '.join(node['enum'])}"
+    if "enum" in node:
+        return f"one of {', '.join(node['enum'])}"
     if "pattern" in node:
         return f"lower-case letters, digits and '_', starting with a letter ({node['pattern']})"
     kind = node.get("type")

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from or_gate.architecture import INPUTS, Initializer
+from or_gate.architecture import Initializer
 from or_gate.params import Params
 from or_gate.runtime import ResourceError
+from or_gate.task import INPUTS
 
 FLOAT_BYTES = 4
 TENSORFLOW_BYTES = 1_000_000_000  # the process before its first step: 0.7-0.9 GB measured
@@ -70,10 +71,12 @@ def log_spaced_epochs(epochs: int) -> list[int]:
 
 
 def parameters_per_replicate(depth: int, width: int) -> int:
-    """Weights and biases of one network: the input layer (INPUTS -> width), ``depth`` hidden
+    """Weights and biases of one network: the input layer (inputs -> width), ``depth`` hidden
     layers (width -> width) and the output layer (width -> 1), each a kernel and a bias. A
-    variant without the input layer has fewer: this is its upper bound."""
-    return (INPUTS + 1) * width + depth * (width + 1) * width + (width + 1)
+    variant without the input layer, or a task with fewer inputs, has fewer: this is their
+    upper bound."""
+    inputs = max(INPUTS.values())
+    return (inputs + 1) * width + depth * (width + 1) * width + (width + 1)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Stage ``evaluate``: measure every saved model and summarise each variant as metrics.
 
-Reads ``params.yaml`` (depth, model.width, replicates, variants), ``data/prepared/test.csv``
-and every variant's ``models/<variant>/``: its stacked trained weights
+Reads ``params.yaml`` (task, depth, model.width, replicates, variants),
+``data/prepared/test.csv`` and every variant's ``models/<variant>/``: its stacked trained weights
 (``or_gate/files/weights.py``; all replicates are evaluated at once, with Keras' own
 activations; the architecture is checked against params.yaml) and its training records
 (``history.csv``, ``gradients.csv``, ``units.csv``). Writes, per variant,
 ``metrics/<variant>.json``, the metrics DVC shows and compares (success, collapse and
 born-dead rates), and into ``data/evaluation/<variant>/`` the summary of every number
 (``summary.json``; the definitions are in ``or_gate/evaluation.py``) and the evaluation
-records (``predictions.csv``, ``decision_surface.csv``; ``or_gate/files/records.py``).
+records (``predictions.csv``, and for the OR gate ``decision_surface.csv``;
+``or_gate/files/records.py``).
 
     python -m stages.evaluate --data-dir data/prepared --models-dir models \
         --metrics-dir metrics --evaluation-dir data/evaluation
@@ -26,6 +27,7 @@ from or_gate.files.tables import write_json
 from or_gate.files.weights import load_stacked
 from or_gate.params import Params, load_params
 from or_gate.runtime import DataError, load_tensorflow, phase, run, stage_arguments
+from or_gate.task import is_regression
 
 import numpy as np
 
@@ -64,11 +66,12 @@ def main(argv: list[str]) -> None:
     args = stage_arguments(argv, "stages.evaluate", __doc__, PATHS)
 
     params = load_params(args.params)
+    task, regression = params.task.name, is_regression(params.task.name)
     x_test, y_test = read_split(args.data_dir / "test.csv")
     stacked = {n: load_variant(args.models_dir, params, n) for n in params.variants}
     print(
         f"evaluate: {len(params.variants)} variants x {params.replicates} replicates on "
-        f"{len(x_test)} test rows and the truth table",
+        f"{len(x_test)} test rows{'' if regression else ' and the truth table'}",
         flush=True,
     )
     with phase("evaluate", "loading TensorFlow"):
@@ -80,19 +83,24 @@ def main(argv: list[str]) -> None:
         with phase("evaluate", f"{name}: predicting with {params.replicates} replicates"):
             network = StackedNetwork(architecture, len(weights), "mean_squared_error")
             test_predictions = network.predict(weights, x_test)
-            truth_predictions = network.predict(weights, TRUTH_TABLE)
-            surface = StackedNetwork(architecture, 1, "mean_squared_error").predict(
-                weights[:1], surface_grid()
-            )[0]
+            # collapse is judged on the truth table; a regression's test rows are its grid
+            truth_predictions = (
+                test_predictions if regression else network.predict(weights, TRUTH_TABLE)
+            )
         training = read_training(args.models_dir / name)
-        metrics = variant_metrics(y_test, test_predictions, truth_predictions, training)
+        metrics = variant_metrics(y_test, test_predictions, truth_predictions, training, task)
         write_json(args.metrics_dir / f"{name}.json", headline(metrics))
         records = args.evaluation_dir / name
         write_json(records / "summary.json", metrics)
-        truth = (TRUTH_TABLE, or_labels(TRUTH_TABLE), truth_predictions)
-        splits = {"test": (x_test, y_test, test_predictions), "truth_table": truth}
-        write_predictions(records, splits)
-        write_decision_surface(records, surface_grid(), surface)
+        splits = {"test": (x_test, y_test, test_predictions)}
+        if not regression:
+            splits["truth_table"] = (TRUTH_TABLE, or_labels(TRUTH_TABLE), truth_predictions)
+        write_predictions(records, splits, regression)
+        if not regression:
+            surface = StackedNetwork(architecture, 1, "mean_squared_error").predict(
+                weights[:1], surface_grid()
+            )[0]
+            write_decision_surface(records, surface_grid(), surface)
         print(summary_line(name, metrics), flush=True)  # per replicate: predictions.csv
 
 

@@ -1,6 +1,6 @@
 """Stage ``plot``: draw the figures and write the data of DVC's charts, from files only.
 
-Reads ``params.yaml`` (variants), each variant's training records (``models/<variant>/``)
+Reads ``params.yaml`` (task.name, variants), each variant's training records (``models/<variant>/``)
 and its evaluation records and summary (``data/evaluation/<variant>/``). Writes into
 ``--figures-dir`` (PNG, listed as image plots in ``dvc.yaml``):
 
@@ -10,7 +10,8 @@ and its evaluation records and summary (``data/evaluation/<variant>/``). Writes 
 * ``gradients.png``: the loss-gradient norm of every layer, at initialisation and after
   training, per variant: the picture of the vanishing gradient;
 * ``units.png``: dead and saturated units by layer, at initialisation and after training;
-* ``decision_surfaces.png``: what replicate 0 of every variant computes over [0, 1]^2;
+* ``decision_surfaces.png``: what replicate 0 of every variant computes over [0, 1]^2 (a
+  regression task's ``fitted_curves.png``: what the first replicates compute over its range);
 
 and into ``--charts-dir`` the data of ``dvc plots show``'s charts (``or_gate/figures.py``).
 No TensorFlow here.
@@ -27,6 +28,7 @@ from or_gate.files.records import read_evaluation, read_training
 from or_gate.files.tables import read_json
 from or_gate.params import load_params
 from or_gate.runtime import run, stage_arguments
+from or_gate.task import is_regression
 
 # The paths dvc.yaml passes to this stage.
 PATHS = ("models-dir", "evaluation-dir", "figures-dir", "charts-dir")
@@ -36,10 +38,11 @@ def main(argv: list[str]) -> None:
     args = stage_arguments(argv, "stages.plot", __doc__, PATHS)
     params = load_params(args.params)
 
+    regression = is_regression(params.task.name)
     tables = {
         name: {
             "training": read_training(args.models_dir / name),
-            "evaluation": read_evaluation(args.evaluation_dir / name),
+            "evaluation": read_evaluation(args.evaluation_dir / name, regression),
         }
         for name in params.variants
     }
@@ -54,7 +57,10 @@ def main(argv: list[str]) -> None:
     figures.draw_comparison(tables, metrics, colours, args.figures_dir / "comparison.png")
     figures.draw_gradients(tables, colours, args.figures_dir / "gradients.png")
     figures.draw_units(tables, colours, args.figures_dir / "units.png")
-    figures.draw_decision_surfaces(tables, args.figures_dir / "decision_surfaces.png")
+    if regression:
+        figures.draw_fitted_curves(tables, args.figures_dir / "fitted_curves.png")
+    else:
+        figures.draw_decision_surfaces(tables, args.figures_dir / "decision_surfaces.png")
     print(f"plot: figures in {args.figures_dir}, chart data in {args.charts_dir}")
 
 

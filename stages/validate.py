@@ -5,7 +5,8 @@ It depends on the WHOLE file, so any change, even a misspelt key no other stage 
 depends on; the marker's bytes never change, so a re-validation re-runs nothing, and if
 validation fails DVC has deleted the marker and nothing downstream can run (not even under
 ``dvc repro --keep-going``). It also refuses what ``train`` would refuse for its size: the
-memory of training on the raw file's rows (``or_gate/plan.py``), planned in closed form, so
+memory of training on the raw file's rows (a regression task's ``task.points``;
+``or_gate/plan.py``), planned in closed form, so
 any depth or replicate count is planned at once. Pure Python, no TensorFlow: it takes
 milliseconds.
 
@@ -18,6 +19,7 @@ from or_gate import plan
 from or_gate.files.data import TRAIN_FILE, count_rows, split_sizes
 from or_gate.params import load_params
 from or_gate.runtime import run, stage_arguments
+from or_gate.task import is_regression
 
 VALIDATED = "params.yaml passed validation (or_gate/params.py)\n"
 
@@ -26,7 +28,10 @@ def main(argv: list[str]) -> None:
     args = stage_arguments(argv, "stages.validate", __doc__, ("raw-dir", "out"))
     params = load_params(args.params)
     # What train would refuse, refused here first: the memory of training on these rows.
-    raw_rows = count_rows(args.raw_dir / TRAIN_FILE)
+    if is_regression(params.task.name):  # drawn by prepare, not read
+        raw_rows = params.task.points
+    else:
+        raw_rows = count_rows(args.raw_dir / TRAIN_FILE)
     rows, _ = split_sizes(raw_rows, params.train.validation_split)
     memory = plan.check_fits(params, rows, "training each variant")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -155,12 +155,18 @@ def test_skips_without_the_input_layer_need_the_inputs_width(raw):
     with pytest.raises(ParamsError) as caught:
         parse_params(raw)
     assert str(caught.value) == (
-        "params.yaml: variants.res: residual: true without the input layer adds the 2 inputs "
+        "params.yaml: variants.res: residual: true without the input layer adds the 2 input(s) "
         "to its first hidden layer's output, so it needs model.width 2, not 3; give it "
         "input_layer: true or residual: false"
     )
     raw["variants"]["res"] = {**skip, "input_layer": True}  # the input layer makes width 3
     assert parse_params(raw).variants["res"].input_layer
+    # a regression target has one input: its skip needs width 1
+    raw["task"]["name"], raw["variants"]["res"] = "abs", {**skip, "input_layer": False}
+    with pytest.raises(ParamsError, match=r"adds the 1 input\(s\) .* needs model.width 1, not 3"):
+        parse_params(raw)
+    raw["model"]["width"] = 1
+    assert not parse_params(raw).variants["res"].input_layer
 
 
 def test_sign_flipping_is_for_plain_layers_and_off_unless_asked(raw):
@@ -223,7 +229,7 @@ def test_an_unknown_top_level_key_lists_the_top_level_keys(raw):
         parse_params(raw)
     assert str(refused.value) == (
         "params.yaml: unknown key 'sede' (did you mean 'seed'?); allowed keys: seed, depth, "
-        "replicates, model, train, variants"
+        "replicates, task, model, train, variants"
     )
 
 

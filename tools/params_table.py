@@ -29,7 +29,7 @@ Change a value for one run with `dvc exp run -S key=value`.
 
 def allowed_in_short(node: dict) -> str:
     """What is allowed, without the list of Keras names (the table file has them)."""
-    if "enum" in node or "oneOf" in node:
+    if ("enum" in node and "keras" in node) or "oneOf" in node:
         keras = node.get("keras") or next(b.get("keras") for b in node["oneOf"] if "keras" in b)
         return f"{KERAS_KINDS[keras]} (see or_gate/keras_names.json)"
     return allowed(node)

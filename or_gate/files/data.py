@@ -4,7 +4,8 @@ Two file formats, each read and written here only:
 
 * raw files (``data/raw/``, the write-up's format): headerless ``x1,x2,y`` rows of 0/1;
 * prepared splits (``data/prepared/{train,validation,test}.csv``): the same columns with a
-  header, read as float32 ``(x, y)``.
+  header, read as float32 ``(x, y)``; a regression task's (``or_gate/task.py``) are ``x,y``
+  rows of float32 numbers.
 
 A raw row that is not two 0/1 inputs and a 0/1 label, or whose label is not x1 OR x2, is
 refused with one line naming the file and line: these files are the OR gate, and label noise,
@@ -17,7 +18,7 @@ import math
 from array import array
 from pathlib import Path
 
-from or_gate.files.tables import write_csv
+from or_gate.files.tables import format_column, write_csv, write_csv_text
 from or_gate.runtime import DataError
 
 import numpy as np
@@ -123,12 +124,20 @@ def split_validation(rows: np.ndarray, validation_split: float) -> tuple[np.ndar
     return rows[:train], rows[train:]
 
 
+# The prepared splits' headers: the OR gate's, and a one-input regression target's.
+SPLIT_COLUMNS = (COLUMNS, ("x", "y"))
+
+
 def write_split(rows: np.ndarray, path: Path) -> None:
-    write_csv(path, COLUMNS, rows.tolist())
+    """Rows of inputs and a target: the OR gate's 0/1 integers, or a regression task's
+    float32 numbers, each written in its shortest exact form."""
+    (columns,) = [c for c in SPLIT_COLUMNS if len(c) == rows.shape[1]]
+    cells = [format_column(rows[:, j]) for j in range(rows.shape[1])]
+    write_csv_text(path, columns, map(",".join, zip(*cells, strict=True)))
 
 
 def read_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a prepared split as float32 ``(x, y)`` with shapes (n, 2) and (n,)."""
+    """Read a prepared split as float32 ``(x, y)`` with shapes (n, inputs) and (n,)."""
     path = Path(path)
     as_prepared = "a split as prepare writes it (run `dvc repro prepare`)"
     try:
@@ -137,13 +146,16 @@ def read_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: file not found (run `dvc repro prepare`)") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not ASCII text; expected {as_prepared}") from None
-    if not lines or lines[0] != ",".join(COLUMNS):
-        raise DataError(f"{path}: header {lines[:1]}; expected {','.join(COLUMNS)!r}")
+    headers = [",".join(columns) for columns in SPLIT_COLUMNS]
+    if not lines or lines[0] not in headers:
+        expected = " or ".join(map(repr, headers))
+        raise DataError(f"{path}: header {lines[:1]}; expected {expected}")
+    width = len(lines[0].split(","))
     try:
         values = [[float(v) for v in line.split(",")] for line in lines[1:] if line]
-        table = np.array(values, dtype=np.float32).reshape(-1, len(COLUMNS))
+        table = np.array(values, dtype=np.float32).reshape(-1, width)
     except ValueError:  # a field that is no number, or rows of other lengths
         raise DataError(
-            f"{path}: rows that are not {len(COLUMNS)} numbers; expected {as_prepared}"
+            f"{path}: rows that are not {width} numbers; expected {as_prepared}"
         ) from None
-    return table[:, :2], table[:, 2]
+    return table[:, :-1], table[:, -1]

@@ -11,8 +11,9 @@ Training writes, per variant, beside its weights (``models/<variant>/``):
 
 Evaluation writes into ``data/evaluation/<variant>/``:
 
-* ``predictions.csv``: every replicate's prediction for every test and truth-table row;
-* ``decision_surface.csv``: replicate 0's output over a grid on [0, 1]^2.
+* ``predictions.csv``: every replicate's prediction for every test and truth-table row (a
+  regression task's: for every test row, a grid over its input range);
+* ``decision_surface.csv``: replicate 0's output over a grid on [0, 1]^2 (the OR gate only).
 
 This module writes and reads them all (as pandas tables, through ``or_gate/files/tables.py``).
 """
@@ -42,6 +43,9 @@ EVALUATION = {
     "predictions": ("split", "replicate", "row", "x1", "x2", "y", "prediction"),
     "decision_surface": ("x1", "x2", "prediction"),
 }
+# A regression task's (or_gate/task.py): one input, and no decision surface (its test rows
+# are a grid over the input range already).
+REGRESSION_PREDICTIONS = ("split", "replicate", "row", "x", "y", "prediction")
 
 
 def _joined(*cells) -> np.ndarray:
@@ -113,11 +117,15 @@ class TrainingRecords:
             write_csv_text(records_dir / f"{name}.csv", TRAINING[name], texts)
 
 
-def write_predictions(records_dir: Path, splits: dict[str, tuple]) -> None:
-    """``predictions.csv``: ``splits`` maps a split's name to (x (n, 2), y (n,), every
+def write_predictions(
+    records_dir: Path, splits: dict[str, tuple], regression: bool = False
+) -> None:
+    """``predictions.csv``: ``splits`` maps a split's name to (x (n, inputs), y (n,), every
     replicate's predictions (R, n)); rows by split, replicate, row, formatted a column at a
-    time (the same bytes as ``write_csv`` of every row, ``tests/test_records.py``)."""
-    texts = []
+    time (the same bytes as ``write_csv`` of every row, ``tests/test_records.py``). The OR
+    gate's inputs and labels are written as the integers they are; a ``regression`` task's
+    (one input, ``x``) as the float32 numbers they are."""
+    texts, dtype = [], np.float32 if regression else int
     for split, (x, y, predictions) in splits.items():
         replicates, count = np.shape(predictions)
         where = _joined(
@@ -125,13 +133,14 @@ def write_predictions(records_dir: Path, splits: dict[str, tuple]) -> None:
             format_column(np.arange(replicates))[:, None],
             format_column(np.arange(count))[None, :],
             *(
-                format_column(np.asarray(column).astype(int))[None, :]
+                format_column(np.asarray(column).astype(dtype))[None, :]
                 for column in (*np.transpose(x), y)
             ),
         )
         lines = _joined(where, format_column(np.asarray(predictions)))
         texts.append("\n".join(lines.ravel().tolist()))
-    write_csv_text(records_dir / "predictions.csv", EVALUATION["predictions"], texts)
+    columns = REGRESSION_PREDICTIONS if regression else EVALUATION["predictions"]
+    write_csv_text(records_dir / "predictions.csv", columns, texts)
 
 
 def write_decision_surface(records_dir: Path, grid: np.ndarray, surface: np.ndarray) -> None:
@@ -146,7 +155,10 @@ def read_training(records_dir: Path) -> dict[str, pd.DataFrame]:
     }
 
 
-def read_evaluation(records_dir: Path) -> dict[str, pd.DataFrame]:
+def read_evaluation(records_dir: Path, regression: bool = False) -> dict[str, pd.DataFrame]:
+    """predictions and decision_surface of one variant; a regression task's predictions only."""
+    if regression:
+        return {"predictions": read_csv(records_dir / "predictions.csv", REGRESSION_PREDICTIONS)}
     return {
         name: read_csv(records_dir / f"{name}.csv", columns) for name, columns in EVALUATION.items()
     }

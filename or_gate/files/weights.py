@@ -6,7 +6,8 @@
   ``ParamLayout`` order (Keras' ``get_weights`` order, flattened), written by ``numpy.save``
   (its header, then the raw bytes: the same weights give the same bytes);
 * ``architecture.json``: depth, width, activation, initializer and residual (and input_layer
-  where it is false, sign_flip where it is true), sorted keys.
+  where it is false, sign_flip where it is true, a regression task's inputs and
+  output_activation), sorted keys.
 
 One file instead of one ``.keras`` archive per replicate: at 1,000 replicates, saving and
 loading them one by one cost minutes and gigabytes. Any replicate is still one line away from
@@ -74,7 +75,8 @@ def _read_architecture(path: Path) -> Architecture:
         raise DataError(f"{path}: not valid JSON ({type(error).__name__})") from None
     expected = {"activation": str, "depth": int, "initializer": (str, dict)}
     expected |= {"residual": bool, "width": int}
-    optional = {"input_layer": bool, "sign_flip": bool}  # written only where not the default
+    # written only where not the default
+    optional = {"input_layer": bool, "sign_flip": bool, "inputs": int, "output_activation": str}
     if not isinstance(document, dict) or not set(expected) <= set(document) <= {
         *expected,
         *optional,

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from or_gate.evaluation import OUTCOMES, replicate_outcomes
 from or_gate.figures import new_figure, save_figure
-from or_gate.files.records import EVALUATION, TRAINING
+from or_gate.files.records import EVALUATION, REGRESSION_PREDICTIONS, TRAINING
 from or_gate.files.tables import read_csv, write_csv
 from or_gate.runtime import DataError
+from or_gate.task import COLLAPSE_SPLIT, OR_GATE, is_regression
 
 import numpy as np
 
@@ -61,15 +62,15 @@ def experiment_outcomes(root: Path, experiment: Experiment) -> list[OutcomeCount
 
     fs = DVCFileSystem(str(root), rev=experiment.name)
     params = experiment.params
+    task = (params.get("task") or {}).get("name", OR_GATE)  # before the key, the OR gate
+    columns = REGRESSION_PREDICTIONS if is_regression(task) else EVALUATION["predictions"]
     found = []
     for variant in params.get("variants") or {}:
         training = {
             name: read_at(fs, f"models/{variant}/{name}.csv", TRAINING[name])
             for name in ("history", "units")
         }
-        predictions = read_at(
-            fs, f"data/evaluation/{variant}/predictions.csv", EVALUATION["predictions"]
-        )
+        predictions = read_at(fs, f"data/evaluation/{variant}/predictions.csv", columns)
         by_split = {
             split: rows.pivot(index="replicate", columns="row", values="prediction").sort_index()
             for split, rows in predictions.groupby("split")
@@ -79,8 +80,9 @@ def experiment_outcomes(root: Path, experiment: Experiment) -> list[OutcomeCount
         outcomes = replicate_outcomes(
             y_test,
             by_split["test"].to_numpy(dtype=np.float32),
-            by_split["truth_table"].to_numpy(dtype=np.float32),
+            by_split[COLLAPSE_SPLIT[task]].to_numpy(dtype=np.float32),
             training,
+            task,
         )
         counts = {outcome: int(np.sum(outcomes == outcome)) for outcome in OUTCOMES}
         result = OutcomeCounts(

@@ -20,6 +20,7 @@ from pathlib import Path
 from or_gate.architecture import Initializer
 from or_gate.figures import variant_colours
 from or_gate.runtime import DataError
+from or_gate.task import OR_GATE
 
 from .theory import born_dead_probability, born_dead_theory_applies
 
@@ -40,7 +41,7 @@ TABLE_COLUMNS = (
 )
 # Written only where some row differs from the default, so that every table of variants
 # without them keeps its bytes.
-OPTIONAL_COLUMNS = {"sign_flip": False}
+OPTIONAL_COLUMNS = {"sign_flip": False, "task": OR_GATE}
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class VariantResult:
     collapse_rate: float
     born_dead_rate: float
     sign_flip: bool = False
+    task: str = OR_GATE  # what the nets learned (or_gate/task.py)
 
 
 def write_table(results: list[VariantResult], path: Path) -> None:
@@ -75,7 +77,7 @@ def write_table(results: list[VariantResult], path: Path) -> None:
 def read_table(path: Path) -> list[VariantResult]:
     from or_gate.files.tables import read_csv
 
-    text = ("experiment", "variant", "activation", "initializer")  # names stay names: nan, true
+    text = ("experiment", "variant", "activation", "initializer", "task")  # names stay names
     table = read_csv(path, TABLE_COLUMNS, text=text)
     return [VariantResult(timestamp="", **row) for row in table.to_dict("records")]
 
@@ -239,6 +241,7 @@ def variant_results(experiments: list[Experiment]) -> list[VariantResult]:
                     success_rate=float(values["success_rate"]),
                     collapse_rate=float(values["collapse_rate"]),
                     born_dead_rate=float(values["born_dead_rate"]),
+                    task=(params.get("task") or {}).get("name", OR_GATE),
                 )
             )
     return results
@@ -275,7 +278,10 @@ def uniform_scale(result: VariantResult) -> float | None:
 
 
 def theory_applies(result: VariantResult) -> bool:
-    return born_dead_theory_applies(
+    """The theory counts blocked layers over the OR gate's inputs after its input layer; a
+    regression task's single real input reaches the first layer with either sign, and no
+    such closed form is derived here."""
+    return result.task == OR_GATE and born_dead_theory_applies(
         result.activation, result.initializer, result.residual, result.sign_flip
     )
 
@@ -409,14 +415,23 @@ def draw_depth_sweep(results: list[VariantResult], path: Path) -> None:
             title=column.replace("_", " "), xlabel="depth (hidden layers)", ylim=(-0.05, 1.05)
         )
         panel.set_xticks(depths if len(depths) <= 15 else depths[depths % 5 == 0])
+    _label_and_lay_out(figure, panels, results, many)
+    save_figure(figure, path)
+
+
+def _label_and_lay_out(figure, panels, results: list[VariantResult], many: bool) -> None:
+    """The y label, the legend (beside the panels when the lines are many) and a task's name
+    where it is not the OR gate (the default goes unnamed: the committed figures' bytes)."""
     panels[0].set_ylabel("share of replicates (bands: 95% intervals)")
+    tasks = sorted({r.task for r in results} - {OR_GATE})
+    if tasks:
+        figure.suptitle(f"task: {', '.join(tasks)}", fontsize="medium", y=0.995)
     if many:
         panels[1].legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         figure.subplots_adjust(left=0.06, right=0.78, bottom=0.12, top=0.9, wspace=0.06)
     else:
         panels[1].legend(fontsize="small", loc="center right")
         figure.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.06)
-    save_figure(figure, path)
 
 
 def write_report(

@@ -76,6 +76,8 @@ SMALLER = {
     "range(1,19)": "range(1,3)",
     "range(1,13)": "range(1,3)",
     "range(2,11)": "range(2,4)",
+    "range(1,11)": "range(1,3)",
+    "train.epochs=1000": "train.epochs=4",
     "depth=2,5,10,20": "depth=2,3",
     "depth=1,2,3,4,5,6,7,8,10,12,15,20,25,30": "depth=1,2",
 }
@@ -111,6 +113,8 @@ RUN_BY = {
     },
     "docs/literature.md": {
         "python tools/sweep.py run --name widths ": "test_fixes",
+        "python tools/sweep.py run --name lu_abs ": "test_fixes",
+        "python tools/sweep.py run --name lu_abs_": "test_fixes",
         "python tools/literature_report.py --out-": "test_literature.py::"
         "test_the_docs_command_writes_the_committed_comparison_from_the_committed_sources",
     },

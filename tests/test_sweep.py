@@ -293,6 +293,10 @@ def test_the_sigmoid_scale_is_read_back_from_the_table():
         ("input_layer", "plots/input_layer"),
         ("sign_flip", "plots/sign_flip"),
         ("widths", "plots/widths"),
+        ("lu_abs", "plots/lu_abs"),
+        ("lu_abs_slow", "plots/lu_abs_slow"),
+        ("lu_abs_wide", "plots/lu_abs_wide"),
+        ("lu_abs_long", "plots/lu_abs_long"),
     ],
 )
 def test_the_committed_report_redraws_from_its_committed_table(tmp_path, name, folder):

@@ -1,12 +1,13 @@
 """Lu et al.'s published collapse rates beside this project's: a table and a figure.
 
 Reads ``data/literature/lu_et_al.csv`` (every number of theirs the reachable sources give,
-each with its source) and the committed sweep tables (``plots/fixes/fixes.csv``,
-``plots/widths/widths.csv``), and writes into ``--out-dir``:
+each with its source) and the committed sweep tables (``plots/lu_abs/lu_abs.csv``, the
+regression on their first target |x|; ``plots/widths/widths.csv``, the OR gate by width), and
+writes into ``--out-dir``:
 
 * ``literature.csv``: one row per published number: their collapse rate (a range where the
-  source gives a bound), and ours at the nearest setting the project has run (the OR gate,
-  not their regression targets), with its 95% Clopper-Pearson interval;
+  source gives a bound), and ours at the nearest setting the project has run, with its 95%
+  Clopper-Pearson interval;
 * ``literature.png``: the two side by side, with the born-dead probability of a zero-bias
   ReLU net where the source gives the width and depth.
 

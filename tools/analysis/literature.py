@@ -4,8 +4,10 @@
 "Dying ReLU and Initialization: Theory and Numerical Examples" (arXiv 1903.06733) that the
 sources reachable here give, each with its source; a row gives a range (``collapse_low`` to
 ``collapse_high``) where the source says "more than" or "about". Beside each, the project's
-measurement of the nearest setting it has run (the OR gate, not their regression targets),
-with its 95% Clopper-Pearson interval, read from the committed sweep tables.
+measurement of the nearest setting it has run, with its 95% Clopper-Pearson interval, read
+from the committed sweep tables: for their regression targets, the project's regression on
+their first one, f(x) = |x| (``or_gate/task.py``; the settings their sources do not give are
+the project's, stated in docs/literature.md); for their per-width numbers, the OR gate.
 ``tools/literature_report.py`` writes the comparison (``plots/literature/literature.csv``)
 and its figure; the docs' table is generated from the committed comparison.
 """
@@ -22,7 +24,10 @@ from .sweep import clopper_pearson
 from .sweep import read_table as read_rates
 
 SOURCE = "data/literature/lu_et_al.csv"
-FIXES, WIDTHS = "plots/fixes/fixes.csv", "plots/widths/widths.csv"
+WIDTHS = "plots/widths/widths.csv"
+# Their first example's target, |x|, as this project's regression task (or_gate/task.py)
+REGRESSION = "plots/lu_abs/lu_abs.csv"
+TASK_LABEL = {"or_gate": "OR gate", "abs": "|x|"}
 OUTCOMES_OF_WIDTHS = "plots/widths/widths_outcomes.csv"
 DEAD = ("born_dead", "died_in_training", "diverged")
 # their initializers -> the variant of ours that draws the same way (zero biases, He's scale)
@@ -40,38 +45,38 @@ TABLE_COLUMNS = (
     "theirs_low",
     "theirs_high",
     "ours_variant",
+    "ours_task",
     "ours_width",
     "ours_depth",
     "ours_replicates",
     "ours_collapse",
     "ours_low",
     "ours_high",
+    "ours_born_dead",
     "source",
 )
-TEXT = ("experiment", "initializer", "ours_variant", "source")
+TEXT = ("experiment", "initializer", "ours_variant", "ours_task", "source")
 
 
 def _given(value) -> int | None:
-    return (
-        None if value is None or value != value else int(value)
-    )  # NaN: the source does not give it
+    """A whole number, or None where the source does not give one (an empty cell: NaN)."""
+    return None if value is None or value != value else int(value)
 
 
 def comparisons(root: Path) -> pd.DataFrame:
     """One row per published number (``TABLE_COLUMNS``): theirs as a range (one number where
-    the source gives one), and ours at the nearest setting with its 95% interval: the widths
-    sweep where their width is given (He, depth 10), else the atlas's width-2, depth-10 nets."""
+    the source gives one), and ours at the nearest setting with its 95% interval: for their
+    regression targets, our regression on their first one, |x| (width 2, depth 10); where
+    their width is given without a task, the OR gate's widths sweep (He, depth 10)."""
     rows = read_csv(root / SOURCE, text=("paper", "experiment", "task", "initializer", "source"))
-    fixes = {(r.width, r.variant): r for r in read_rates(root / FIXES)}
+    regression = {(r.width, r.depth, r.variant): r for r in read_rates(root / REGRESSION)}
     widths = {(r.width, r.depth): r for r in read_rates(root / WIDTHS)}
     table = []
     for row in rows.to_dict("records"):
         width, depth = _given(row["width"]), _given(row["depth"])
         variant = OURS[row["initializer"]]
-        if width is not None and (width, 10) in widths and variant == "relu_he":
-            ours = widths[width, 10]
-        else:
-            ours = fixes[width or 2, variant]
+        # their regression targets: our |x| at width 2, depth 10; their widths: the OR gate's
+        ours = regression[2, 10, variant] if row["task"] == "regression" else widths[width, 10]
         low, high = clopper_pearson(ours.collapse_rate, ours.replicates)
         table.append(
             (
@@ -82,12 +87,14 @@ def comparisons(root: Path) -> pd.DataFrame:
                 row["collapse_low"],
                 row["collapse_high"],
                 variant,
+                ours.task,
                 ours.width,
                 ours.depth,
                 ours.replicates,
                 ours.collapse_rate,
                 low,
                 high,
+                ours.born_dead_rate,
                 row["source"],
             )
         )
@@ -115,7 +122,7 @@ def _theirs(row) -> str:
 def comparison_table(root: Path) -> str:
     """One line per published number: theirs, and ours at the nearest setting."""
     lines = [
-        "| their experiment | width, depth | initialisation | their collapse | ours (OR gate) "
+        "| their experiment | width, depth | initialisation | their collapse | ours "
         "| ours, setting | their number's source |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -125,19 +132,23 @@ def comparison_table(root: Path) -> str:
             f"{row['ours_collapse']:.3f} ({row['ours_low']:.3f}-{row['ours_high']:.3f}), "
             f"{row['ours_replicates']} nets"
         )
-        setting = (
-            f"{LABEL[row['ours_variant']]}, width {row['ours_width']}, depth {row['ours_depth']}"
+        setting = f"{LABEL[row['ours_variant']]}, width {row['ours_width']}, depth " + (
+            f"{row['ours_depth']}, {TASK_LABEL[row['ours_task']]}"
         )
-        lines.append(
-            f"| {row['experiment']} | {given} | {row['initializer']} | {_theirs(row)} | {ours} "
-            f"| {setting} | {row['source']} |"
-        )
+        cells = (row["experiment"], given, row["initializer"], _theirs(row), ours, setting)
+        lines.append("| " + " | ".join(map(_cell, (*cells, row["source"]))) + " |")
     return "\n".join(lines)
 
 
-THEIRS, OURS_LABEL = "Lu et al., as the source gives it", "ours: OR gate, nearest setting (95%)"
+def _cell(text: str) -> str:
+    """A table cell's text, its pipes escaped (|x| would split the cell in three)."""
+    return str(text).replace("|", "\\|")
+
+
+THEIRS, OURS_LABEL = "Lu et al., as the source gives it", "ours, nearest setting (95% interval)"
 BOUND = "Lu et al.: a bound (more than / less than)"
-THEORY = "born dead, zero-bias ReLU: 1 - (1 - 2^-w)^depth"
+THEORY = "born dead, zero-bias ReLU on the OR gate: 1 - (1 - 2^-w)^depth"
+OURS_DEAD = "ours: born dead"
 
 
 def _draw_row(panel, y: int, row: dict) -> None:
@@ -162,7 +173,8 @@ def _draw_row(panel, y: int, row: dict) -> None:
         capsize=3,
         label=OURS_LABEL,
     )
-    if row["width"] is not None and row["initializer"] != "rai":
+    panel.plot(row["ours_born_dead"], y + 0.12, "o", mfc="none", color="tab:blue", label=OURS_DEAD)
+    if row["ours_task"] == "or_gate" and row["initializer"] != "rai":  # what the theory is of
         theory = born_dead_probability(row["depth"], row["width"])
         panel.plot(theory, y - 0.12, "x", color="tab:red", markersize=8, label=THEORY)
 
@@ -174,14 +186,15 @@ def _row_label(row: dict) -> str:
         else f"width {row['width']}, depth {row['depth']}"
     )
     ours = f"{LABEL[row['ours_variant']]}, width {row['ours_width']}, depth {row['ours_depth']}"
+    ours += f", {TASK_LABEL[row['ours_task']]}"
     return f"{row['experiment']}\n{row['initializer']}, {given}; ours: {ours}"
 
 
 def draw_comparison(table: pd.DataFrame, path: Path) -> None:
     """One line per published number, top to bottom in the source's order: theirs (a diamond
     where the source gives one number, a bar over the range where it gives a bound), ours
-    below it with its 95% interval, and the born-dead probability of a zero-bias ReLU net of
-    their width and depth where the source gives both."""
+    below it with its 95% interval and its born-dead rate, and, where ours is the OR gate, the
+    born-dead probability of a zero-bias ReLU net of that width and depth."""
     from or_gate.figures import new_figure, save_figure
 
     rows = table.to_dict("records")
@@ -194,15 +207,15 @@ def draw_comparison(table: pd.DataFrame, path: Path) -> None:
     panel.grid(axis="x", alpha=0.3)
     handles = dict(zip(*reversed(panel.get_legend_handles_labels()), strict=True))
     figure.legend(
-        [handles[label] for label in (THEIRS, BOUND, OURS_LABEL, THEORY)],
-        [THEIRS, BOUND, OURS_LABEL, THEORY],
+        [handles[label] for label in (THEIRS, BOUND, OURS_LABEL, OURS_DEAD, THEORY)],
+        [THEIRS, BOUND, OURS_LABEL, OURS_DEAD, THEORY],
         loc="upper center",
         ncol=2,
         fontsize=8,
         frameon=False,
     )
     height = figure.get_figheight()
-    figure.subplots_adjust(left=0.42, right=0.97, bottom=0.7 / height, top=1 - 0.75 / height)
+    figure.subplots_adjust(left=0.42, right=0.97, bottom=0.7 / height, top=1 - 0.95 / height)
     save_figure(figure, path)
 
 

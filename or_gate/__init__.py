@@ -8,7 +8,9 @@ The modules, bottom up (each imports only those above it):
 
 * ``environment``: the pinned numerical environment;
 * ``runtime``: how every command runs: its entry point, errors, arguments, progress;
-* ``params``: ``params.yaml``, declared once, read as DVC reads it, its error messages;
+* ``dvc_yaml``: YAML (``params.yaml`` above all) read exactly as DVC reads it;
+* ``task``: what the nets learn, the OR gate or a regression target, and how each is scored;
+* ``params``: ``params.yaml``, declared once, validated, its error messages;
 * ``architecture``: the network described without TensorFlow (layers, initializers, layout);
 * ``plan``: what a run will need (memory, chunks of epochs), said before it starts;
 * ``files``: every file format the pipeline reads and writes;

@@ -7,7 +7,7 @@ same names as the YAML keys: ``params.train.batch_size``), the error messages
 (``python tools/params_table.py``). The values live in ``params.yaml`` only: DVC tracks each
 key there, so every key must be present and no default hides in code.
 
-The file is read exactly as DVC reads it (``or_gate/files/dvc_yaml.py``: ruamel.yaml's safe
+The file is read exactly as DVC reads it (``or_gate/dvc_yaml.py``: ruamel.yaml's safe
 loader, YAML 1.2), so the values that train are the values ``dvc params diff`` and
 ``dvc exp show`` report.
 
@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from or_gate.files.dvc_yaml import read_yaml
+from or_gate.dvc_yaml import read_yaml
 from or_gate.runtime import ParamsError
 from or_gate.task import INPUTS as TASK_INPUTS
 from or_gate.task import REGRESSION_LOSSES, TASKS, is_regression

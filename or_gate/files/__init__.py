@@ -1,6 +1,5 @@
 """Every file the pipeline reads and writes, each format read and written in one place.
 
-* ``dvc_yaml``: YAML (``params.yaml``) read exactly as DVC reads it;
 * ``data``: the OR-gate data: the raw files (the write-up's format) and the prepared splits;
 * ``tables``: CSV tables and JSON documents, numbers in their shortest exact form;
 * ``records``: what one variant's training and evaluation leave (history, gradient norms and

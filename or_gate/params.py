@@ -138,7 +138,10 @@ class Train(Section):
         "second moment plus epsilon), for the optimizers that have one; null keeps Keras' "
         "default (1e-7 for Adam).",
     )
-    loss: keras_name("losses") = Field(description="The Keras loss function, by name.")
+    loss: keras_name("losses") = Field(
+        description="The Keras loss function, by name; a regression task takes one that is "
+        "smallest where the prediction is the target (or_gate/task.py's REGRESSION_LOSSES)."
+    )
     validation_split: Real = Field(
         ge=0,
         lt=1,

@@ -49,11 +49,6 @@ def is_regression(name: str) -> bool:
     return name in REGRESSION_TARGETS
 
 
-def input_columns(name: str) -> tuple[str, ...]:
-    """The input columns of the prepared splits and the predictions."""
-    return ("x1", "x2") if INPUTS[name] == 2 else ("x",)
-
-
 def regression_rows(task: Task) -> np.ndarray:
     """The training rows of a regression task before the validation split: ``task.points``
     rows (x, f(x)), x uniform on [low, high) from ``default_rng(task.seed)``, float32 (n, 2).

@@ -93,14 +93,13 @@ def main(argv: list[str]) -> None:
         records = args.evaluation_dir / name
         write_json(records / "summary.json", metrics)
         splits = {"test": (x_test, y_test, test_predictions)}
-        if not regression:
+        if not regression:  # the OR gate's truth table and decision surface
             splits["truth_table"] = (TRUTH_TABLE, or_labels(TRUTH_TABLE), truth_predictions)
-        write_predictions(records, splits, regression)
-        if not regression:
             surface = StackedNetwork(architecture, 1, "mean_squared_error").predict(
                 weights[:1], surface_grid()
             )[0]
             write_decision_surface(records, surface_grid(), surface)
+        write_predictions(records, splits, regression)
         print(summary_line(name, metrics), flush=True)  # per replicate: predictions.csv
 
 

@@ -48,6 +48,11 @@ EVALUATION = {
 REGRESSION_PREDICTIONS = ("split", "replicate", "row", "x", "y", "prediction")
 
 
+def prediction_columns(regression: bool) -> tuple[str, ...]:
+    """predictions.csv's columns: the OR gate's, or a one-input regression task's."""
+    return REGRESSION_PREDICTIONS if regression else EVALUATION["predictions"]
+
+
 def _joined(*cells) -> np.ndarray:
     """CSV lines from arrays of cell texts (broadcast together): cell, cell, ... per element."""
     lines = cells[0]
@@ -139,8 +144,7 @@ def write_predictions(
         )
         lines = _joined(where, format_column(np.asarray(predictions)))
         texts.append("\n".join(lines.ravel().tolist()))
-    columns = REGRESSION_PREDICTIONS if regression else EVALUATION["predictions"]
-    write_csv_text(records_dir / "predictions.csv", columns, texts)
+    write_csv_text(records_dir / "predictions.csv", prediction_columns(regression), texts)
 
 
 def write_decision_surface(records_dir: Path, grid: np.ndarray, surface: np.ndarray) -> None:
@@ -157,8 +161,8 @@ def read_training(records_dir: Path) -> dict[str, pd.DataFrame]:
 
 def read_evaluation(records_dir: Path, regression: bool = False) -> dict[str, pd.DataFrame]:
     """predictions and decision_surface of one variant; a regression task's predictions only."""
+    predictions = read_csv(records_dir / "predictions.csv", prediction_columns(regression))
     if regression:
-        return {"predictions": read_csv(records_dir / "predictions.csv", REGRESSION_PREDICTIONS)}
-    return {
-        name: read_csv(records_dir / f"{name}.csv", columns) for name, columns in EVALUATION.items()
-    }
+        return {"predictions": predictions}
+    surface = read_csv(records_dir / "decision_surface.csv", EVALUATION["decision_surface"])
+    return {"predictions": predictions, "decision_surface": surface}

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from or_gate.evaluation import OUTCOMES, replicate_outcomes
 from or_gate.figures import new_figure, save_figure
-from or_gate.files.records import EVALUATION, REGRESSION_PREDICTIONS, TRAINING
+from or_gate.files.records import TRAINING, prediction_columns
 from or_gate.files.tables import read_csv, write_csv
 from or_gate.runtime import DataError
-from or_gate.task import COLLAPSE_SPLIT, OR_GATE, is_regression
+from or_gate.task import COLLAPSE_SPLIT, is_regression
 
 import numpy as np
 
-from .sweep import Experiment
+from .sweep import Experiment, task_of
 
 TABLE_COLUMNS = ("depth", "width", "variant", "replicates", *OUTCOMES, "experiment")
 # Drawn bottom up: what worked, then what failed with the network alive, then the dead.
@@ -62,8 +62,8 @@ def experiment_outcomes(root: Path, experiment: Experiment) -> list[OutcomeCount
 
     fs = DVCFileSystem(str(root), rev=experiment.name)
     params = experiment.params
-    task = (params.get("task") or {}).get("name", OR_GATE)  # before the key, the OR gate
-    columns = REGRESSION_PREDICTIONS if is_regression(task) else EVALUATION["predictions"]
+    task = task_of(params)
+    columns = prediction_columns(is_regression(task))
     found = []
     for variant in params.get("variants") or {}:
         training = {

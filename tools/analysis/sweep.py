@@ -213,6 +213,11 @@ def check_settings_agree(experiments: list[Experiment]) -> None:
                 )
 
 
+def task_of(params: dict) -> str:
+    """The task an experiment's params name (the OR gate for those from before the key)."""
+    return (params.get("task") or {}).get("name", OR_GATE)
+
+
 def variant_results(experiments: list[Experiment]) -> list[VariantResult]:
     """The results of every variant of the finished (successful) experiments."""
     results = []
@@ -241,7 +246,7 @@ def variant_results(experiments: list[Experiment]) -> list[VariantResult]:
                     success_rate=float(values["success_rate"]),
                     collapse_rate=float(values["collapse_rate"]),
                     born_dead_rate=float(values["born_dead_rate"]),
-                    task=(params.get("task") or {}).get("name", OR_GATE),
+                    task=task_of(params),
                 )
             )
     return results

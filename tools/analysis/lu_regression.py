@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .outcomes import read_table as read_outcomes
 from .sweep import clopper_pearson
+from .sweep import rate_with_interval as _rate  # a rate and its 95% interval, as text
 from .sweep import read_table as read_rates
 
 MAIN = "lu_abs"
@@ -43,11 +44,6 @@ def depth_ten_cell(root: Path, name: str, variant: str):
         if (o.depth, o.variant) == (DEPTH, variant)
     ]
     return rates, outcomes
-
-
-def _rate(rate: float, replicates: int) -> str:
-    low, high = clopper_pearson(rate, replicates)
-    return f"{rate:.3f} ({low:.3f}-{high:.3f})"
 
 
 def _against(value: float, rate: float, replicates: int, what: str) -> str:

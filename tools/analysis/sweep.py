@@ -298,6 +298,12 @@ def clopper_pearson(rate: float, trials: int) -> tuple[float, float]:
     return interval.low, interval.high
 
 
+def rate_with_interval(rate: float, trials: int) -> str:
+    """``0.911 (0.892-0.928)``: a rate and its 95% Clopper-Pearson interval."""
+    low, high = clopper_pearson(rate, trials)
+    return f"{rate:.3f} ({low:.3f}-{high:.3f})"
+
+
 def theory_range(depth: int, trials: int, width: int = 2) -> tuple[float, float]:
     """The central 95% of the rates Binomial(trials, 1 - (1 - 2^-width)^depth) gives."""
     from scipy.stats import binom
@@ -316,8 +322,6 @@ def theory_table(results: list[VariantResult]) -> str:
     for r in sorted(results, key=lambda r: (r.depth, r.width, r.variant)):
         if r.activation != "relu":
             continue
-        dead_ci = clopper_pearson(r.born_dead_rate, r.replicates)
-        collapse_ci = clopper_pearson(r.collapse_rate, r.replicates)
         if theory_applies(r):
             low, high = theory_range(r.depth, r.replicates, r.width)
             theory = f"{born_dead_probability(r.depth, r.width):.3f} | {low:.3f}-{high:.3f}"
@@ -327,8 +331,8 @@ def theory_table(results: list[VariantResult]) -> str:
             f"| {r.experiment} | {r.variant} ({r.initializer}{', residual' * r.residual}"
             f"{', sign-flipped' * r.sign_flip}) "
             f"| {r.depth} | {r.width} | {r.replicates} "
-            f"| {r.born_dead_rate:.3f} ({dead_ci[0]:.3f}-{dead_ci[1]:.3f}) "
-            f"| {r.collapse_rate:.3f} ({collapse_ci[0]:.3f}-{collapse_ci[1]:.3f}) | {theory} |"
+            f"| {rate_with_interval(r.born_dead_rate, r.replicates)} "
+            f"| {rate_with_interval(r.collapse_rate, r.replicates)} | {theory} |"
         )
     return "\n".join(lines)
 

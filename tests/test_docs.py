@@ -182,6 +182,22 @@ def test_files_and_functions_stay_small(folder):
     assert too_long == []
 
 
+# CI runs `pytest` on a clean checkout before `dvc repro`: the repository's own models/ (DVC's
+# cache-only outputs) does not exist yet, so a test must build what it needs or run the pipeline
+# in a temporary copy, never read the workspace's models/.
+READS_THE_WORKSPACE_MODELS = re.compile(r"""REPO\s*/\s*["']models\b""")
+
+
+def test_no_test_reads_models_that_only_dvc_repro_writes():
+    readers = [
+        f"{path.name}:{number}"
+        for path in sorted((REPO / "tests").glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if READS_THE_WORKSPACE_MODELS.search(line)
+    ]
+    assert readers == []
+
+
 # Where prose may name a file that exists only after a run (DVC outputs, DVC's own folders).
 GENERATED = ("models/", "data/evaluation/", ".dvc/tmp/", ".dvc/cache/")
 PROSE_PATH = re.compile(

@@ -155,6 +155,10 @@ def test_the_docs_reading_of_the_regression_sweeps_is_what_the_tables_show():
     # five times the epochs leave the collapse as it was
     assert cells["lu_abs_long"]["relu_rai"][0].collapse_rate == rai.collapse_rate
     assert cells["lu_abs_long"]["relu_he"][0].collapse_rate == he.collapse_rate
+    # more than 90% and not the OR gate's 0.944 at depth 10: the born-dead theory for a line
+    from tools.analysis.theory import born_dead_on_a_line, born_dead_probability
+
+    assert 0.9 < born_dead_on_a_line(10)[-1] < round(born_dead_probability(10), 3) == 0.944
     # no setting brings RAI's collapse down to their numbers
     lowest = min(clopper_pearson(c["relu_rai"][0].collapse_rate, 1000)[0] for c in cells.values())
     assert lowest > max(their_rates(REPO)["rai"])

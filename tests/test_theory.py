@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from tools.analysis import theory
 from tools.analysis.theory import born_dead_probability
 
 NETWORKS = 2000
@@ -217,3 +218,50 @@ def test_sigmoid_attenuation_per_layer_is_what_the_network_measures(scale):
     gradients = diagnose(network, tf.constant(flat), x, y).kernel_gradient_norm  # (R, layers)
     slope = np.median(np.log10(gradients[:, depth] / gradients[:, 1])) / (depth - 1)
     assert slope == pytest.approx(attenuation_decades(scale), abs=0.05)
+
+
+def test_on_a_line_the_first_layer_never_dies_and_the_second_as_worked_out_by_hand():
+    """A unit relu(w x) is alive on one side of 0 (so depth 1 is never born dead); the second
+    layer is dead with probability 2^(1-w) 2^-w + (1 - 2^(1-w)) 4^-w, 5/32 at width 2."""
+    assert theory.second_layer_dead_on_a_line(2) == 5 / 32
+    assert theory.second_layer_dead_on_a_line(3) == 1 / 4 * 1 / 8 + 3 / 4 * 1 / 64  # 11/256
+    for width in (2, 3):
+        nets = 100_000
+        rates = theory.born_dead_on_a_line(2, width, nets=nets)
+        assert rates[0] == 0.0
+        expected = theory.second_layer_dead_on_a_line(width)
+        assert within_binomial_range(round(rates[1] * nets), nets, expected), (width, rates)
+
+
+def test_on_a_line_two_rays_stand_for_every_input():
+    """The reduction to x = +1 and x = -1, checked by brute force: the same drawn nets (same
+    seed, same order of draws) pushed forward on 64 real inputs of both signs are born dead
+    exactly when the two rays say so, at every depth; and the rate stays under the bound of a
+    single ray, 1 - (1 - 2^-w)^(depth - 1)."""
+    nets, depth, width = 4000, 8, 2
+    inputs = np.linspace(-1.0, 1.0, 64)  # 64 points, none at 0
+    rng = np.random.default_rng(0)
+    h = np.maximum(theory._he_draw(rng, (nets, width))[:, None, :] * inputs[None, :, None], 0)
+    dead, rates = np.zeros(nets, bool), [0.0]
+    for _ in range(depth - 1):
+        z = np.einsum("nij,npj->npi", theory._he_draw(rng, (nets, width, width)), h)
+        dead |= np.all(z <= 0, axis=(1, 2))
+        h, rates = np.maximum(z, 0), [*rates, dead.mean()]
+    assert theory.born_dead_on_a_line(depth, width, nets=nets).tolist() == rates
+    bound = 1 - (1 - 0.5**width) ** (np.arange(1, depth + 1) - 1)
+    assert np.all(np.array(rates) <= bound)
+
+
+def test_the_line_theory_draws_the_weights_as_keras_he_normal_does():
+    """He normal in Keras is a normal truncated at two standard deviations; the theory's
+    draw must be the same distribution (two-sample Kolmogorov-Smirnov against Keras' own)."""
+    import keras
+    from scipy.stats import ks_2samp
+
+    ours = theory._he_draw(np.random.default_rng(0), (20_000,))
+    kernel = keras.initializers.HeNormal(seed=0)(shape=(1, 20_000))
+    # fan_in 1: Keras draws the normal with stddev sqrt(2) / 0.8796..., the truncated unit
+    # normal's own standard deviation, so that what it returns has variance 2
+    theirs = np.asarray(kernel).ravel() / (np.sqrt(2.0) / 0.87962566103423978)
+    assert np.abs(ours).max() <= theory.HE_TRUNCATION
+    assert ks_2samp(ours, theirs).pvalue > 1e-3

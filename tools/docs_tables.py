@@ -47,8 +47,9 @@ and is rendered from its source:
 * ``literature``: ``plots/literature/literature.csv`` (``tools/literature_report.py``: Lu et
   al.'s numbers from ``data/literature/lu_et_al.csv``, with their sources, beside
   ``plots/lu_abs/lu_abs.csv`` and ``plots/widths/widths.csv``); ``widths_claims``: the widths
-  sweep's tables; ``lu_abs_claims`` and ``lu_abs_sensitivity``: the |x| regression's sweeps
-  (``plots/lu_abs*/``, ``tools/analysis/lu_regression.py``);
+  sweep's tables; ``lu_abs_claims``, ``lu_abs_born_dead`` and ``lu_abs_sensitivity``: the |x|
+  regression's sweeps (``plots/lu_abs*/``, ``tools/analysis/lu_regression.py``), the second
+  beside the born-dead theory for a line (``tools/analysis/theory.py``);
 * ``sigmoid_scales``: ``plots/sigmoid_scales/sigmoid_scales.csv``, beside the prediction of
   ``tools/analysis/theory.py``;
 * ``benchmark``: ``benchmarks/results.json`` (written by ``benchmarks/bench.py``);
@@ -440,6 +441,7 @@ RENDER = {
     "literature": _analysis("literature", "comparison_table"),
     "widths_claims": _analysis("literature", "widths_claims"),
     "lu_abs_claims": _analysis("lu_regression", "claims"),
+    "lu_abs_born_dead": _analysis("lu_regression", "born_dead_table"),
     "lu_abs_sensitivity": _analysis("lu_regression", "sensitivity_table"),
     "sigmoid_gate": _analysis("sigmoid_gate", "summary"),
     "sigmoid_grid": _analysis("sigmoid_gate", "grid_summary"),

@@ -14,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .outcomes import read_table as read_outcomes
-from .sweep import clopper_pearson
+from .sweep import binomial_range, clopper_pearson
 from .sweep import rate_with_interval as _rate  # a rate and its 95% interval, as text
 from .sweep import read_table as read_rates
+from .theory import born_dead_on_a_line, born_dead_probability, second_layer_dead_on_a_line
 
 MAIN = "lu_abs"
 # sweep name -> what its command sets beyond the main sweep's (at depth 10)
@@ -130,5 +131,37 @@ def sensitivity_table(root: Path) -> str:
         "95% Clopper-Pearson intervals, from "
         + ", ".join(f"`plots/{name}/{name}.csv`" for name in SENSITIVITY)
         + " and their outcome tables.)"
+    )
+    return "\n".join(lines)
+
+
+def born_dead_table(root: Path) -> str:
+    """The He nets' born-dead rate at every depth of the main sweep beside the theory for a
+    line (``theory.born_dead_on_a_line``) and, for contrast, the OR gate's cone theory."""
+    he = sorted(
+        (r for r in read_rates(root / "plots" / MAIN / f"{MAIN}.csv") if r.variant == "relu_he"),
+        key=lambda r: r.depth,
+    )
+    (width,) = {r.width for r in he}
+    line = born_dead_on_a_line(he[-1].depth, width)
+    lines = [
+        "| depth | born dead, measured (95% CI) | theory on a line | its 95% range "
+        "| inside | the OR gate's cone theory |",
+        "|---|---|---|---|---|---|",
+    ]
+    inside = 0
+    for r in he:
+        expected = line[r.depth - 1]
+        low, high = binomial_range(expected, r.replicates)
+        inside += low <= r.born_dead_rate <= high
+        lines.append(
+            f"| {r.depth} | {_rate(r.born_dead_rate, r.replicates)} | {expected:.3f} "
+            f"| {low:.3f}-{high:.3f} | {'yes' if low <= r.born_dead_rate <= high else 'no'} "
+            f"| {born_dead_probability(r.depth, width):.3f} |"
+        )
+    lines.append(
+        f"\n{inside} of {len(he)} measured rates lie inside the line theory's range (width "
+        f"{width}, {he[0].replicates} replicates per depth, from `plots/{MAIN}/{MAIN}.csv`; the "
+        f"theory's second layer: {second_layer_dead_on_a_line(width):.5f} exactly)."
     )
     return "\n".join(lines)

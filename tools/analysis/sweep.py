@@ -283,9 +283,10 @@ def uniform_scale(result: VariantResult) -> float | None:
 
 
 def theory_applies(result: VariantResult) -> bool:
-    """The theory counts blocked layers over the OR gate's inputs after its input layer; a
-    regression task's single real input reaches the first layer with either sign, and no
-    such closed form is derived here."""
+    """The theory counts blocked layers over the OR gate's inputs after its input layer. A
+    regression task's single real input reaches the first layer with either sign when there is
+    no input layer, where ``theory.born_dead_on_a_line`` holds instead; the sweep table does not
+    record whether a variant had the input layer, so it draws no theory for a regression."""
     return result.task == OR_GATE and born_dead_theory_applies(
         result.activation, result.initializer, result.residual, result.sign_flip
     )
@@ -304,13 +305,18 @@ def rate_with_interval(rate: float, trials: int) -> str:
     return f"{rate:.3f} ({low:.3f}-{high:.3f})"
 
 
-def theory_range(depth: int, trials: int, width: int = 2) -> tuple[float, float]:
-    """The central 95% of the rates Binomial(trials, 1 - (1 - 2^-width)^depth) gives."""
+def binomial_range(probability: float, trials: int) -> tuple[float, float]:
+    """The central 95% of the rates Binomial(trials, probability) / trials gives."""
     from scipy.stats import binom
 
-    p = born_dead_probability(depth, width)
     tail = (1 - CONFIDENCE) / 2
-    return binom.ppf(tail, trials, p) / trials, binom.ppf(1 - tail, trials, p) / trials
+    low, high = binom.ppf([tail, 1 - tail], trials, probability)
+    return low / trials, high / trials
+
+
+def theory_range(depth: int, trials: int, width: int = 2) -> tuple[float, float]:
+    """The central 95% of the rates Binomial(trials, 1 - (1 - 2^-width)^depth) gives."""
+    return binomial_range(born_dead_probability(depth, width), trials)
 
 
 def theory_table(results: list[VariantResult]) -> str:

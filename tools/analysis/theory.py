@@ -8,6 +8,20 @@ depth-L net has some dead layer with probability 1 - (1 - 2^-width)^L (width 2:
 (nonzero biases), to residual nets (the skip carries the gradient past a dead layer), nor
 to sign-flipped ones (each unit's sign is chosen from the data).
 
+**Born dead on a line (the |x| regression, no input layer).** When the first ReLU layer sees a
+single real input x of both signs, the cone argument fails at the bottom. A zero-bias net is
+positively homogeneous, so every x > 0 meets the layers as x = +1 does and every x < 0 as
+x = -1: the data are two rays. The first layer never dies (a unit relu(w x) is alive on the
+side of w's sign). The second layer sees the images of +1 and -1, relu(w) and relu(-w):
+if every first-layer weight has one sign (probability 2^(1 - width)) one image is zero and the
+other a single ray, and each unit dies with probability 1/2; otherwise the two images lie on
+disjoint coordinates, and a unit dies on both with probability 1/4. So the second layer is dead
+with probability 2^(1 - width) 2^-width + (1 - 2^(1 - width)) 4^-width (5/32 at width 2), and
+each deeper layer with a probability between 4^-width and 2^-width that depends on the angle
+between the two images, which the layers narrow. ``born_dead_on_a_line`` follows the two rays
+through the layers of many drawn nets (a Monte Carlo of the draw alone, no training); it is at
+most 1 - (1 - 2^-width)^(depth - 1), and does not depend on the input range.
+
 **Sigmoid's critical depth.** An attempt to predict why the write-up's sigmoid net trains at
 depth 6 and not at 7. The model, as stated before the other scales were measured:
 
@@ -59,6 +73,45 @@ SIGMOID_SLOPE_AT_ZERO = 0.25
 def born_dead_probability(depth, width: int = 2):
     """P(some hidden layer of a zero-bias ReLU net of ``width`` and ``depth`` is all dead)."""
     return 1 - (1 - 0.5**width) ** depth
+
+
+def second_layer_dead_on_a_line(width: int = 2) -> float:
+    """P(the second hidden layer is dead on both rays): the module docstring's closed form."""
+    one_sign = 2.0 ** (1 - width)
+    return one_sign * 2.0**-width + (1 - one_sign) * 4.0**-width
+
+
+# He normal as Keras draws it: a normal truncated at two standard deviations (the scale does
+# not matter: whether a unit is blocked depends on signs and angles only).
+HE_TRUNCATION = 2.0
+
+
+def _he_draw(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    values = rng.standard_normal(shape)
+    outside = np.abs(values) > HE_TRUNCATION
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > HE_TRUNCATION
+    return values
+
+
+def born_dead_on_a_line(
+    max_depth: int, width: int = 2, nets: int = 200_000, seed: int = 0
+) -> np.ndarray:
+    """(max_depth,) P(some hidden layer is dead on every input) for depths 1 .. max_depth, for
+    zero-bias He nets whose first ReLU layer sees one real input of both signs: ``nets`` drawn
+    nets, each followed along the rays x = +1 and x = -1 (the module docstring says why)."""
+    rng = np.random.default_rng(seed)
+    first = _he_draw(rng, (nets, width))
+    rays = np.stack([np.maximum(first, 0.0), np.maximum(-first, 0.0)], axis=1)  # (nets, 2, w)
+    dead = np.zeros(nets, dtype=bool)
+    rates = [0.0]  # the first layer never dies
+    for _ in range(max_depth - 1):
+        before = np.einsum("nij,nrj->nri", _he_draw(rng, (nets, width, width)), rays)
+        dead |= np.all(before <= 0.0, axis=(1, 2))  # blocked on both rays: on every input
+        rays = np.maximum(before, 0.0)
+        rates.append(float(dead.mean()))
+    return np.array(rates)
 
 
 def born_dead_theory_applies(

@@ -153,10 +153,11 @@ def born_dead_table(root: Path) -> str:
     for r in he:
         expected = line[r.depth - 1]
         low, high = binomial_range(expected, r.replicates)
-        inside += low <= r.born_dead_rate <= high
+        fits = low <= r.born_dead_rate <= high
+        inside += fits
         lines.append(
             f"| {r.depth} | {_rate(r.born_dead_rate, r.replicates)} | {expected:.3f} "
-            f"| {low:.3f}-{high:.3f} | {'yes' if low <= r.born_dead_rate <= high else 'no'} "
+            f"| {low:.3f}-{high:.3f} | {'yes' if fits else 'no'} "
             f"| {born_dead_probability(r.depth, width):.3f} |"
         )
     lines.append(

@@ -17,10 +17,11 @@ if every first-layer weight has one sign (probability 2^(1 - width)) one image i
 other a single ray, and each unit dies with probability 1/2; otherwise the two images lie on
 disjoint coordinates, and a unit dies on both with probability 1/4. So the second layer is dead
 with probability 2^(1 - width) 2^-width + (1 - 2^(1 - width)) 4^-width (5/32 at width 2), and
-each deeper layer with a probability that depends on the angle between the two images (4^-width
-where they lie on disjoint coordinates, 2^-width where they coincide). ``born_dead_on_a_line`` follows the two rays
-through the layers of many drawn nets (a Monte Carlo of the draw alone, no training); it is at
-most 1 - (1 - 2^-width)^(depth - 1), and does not depend on the input range.
+each deeper layer with a probability that depends on the angle between the two images
+(4^-width where they lie on disjoint coordinates, 2^-width where they coincide).
+``born_dead_on_a_line`` follows the two rays through the layers of many drawn nets (a Monte
+Carlo of the draw alone, no training); it is at most 1 - (1 - 2^-width)^(depth - 1), and does
+not depend on the input range.
 
 **Sigmoid's critical depth.** An attempt to predict why the write-up's sigmoid net trains at
 depth 6 and not at 7. The model, as stated before the other scales were measured:

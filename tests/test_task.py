@@ -51,7 +51,7 @@ def test_the_regression_rows_are_the_target_of_uniform_draws_in_the_range():
 
 def test_the_test_grid_spans_the_range_evenly_ends_included():
     rows = grid_rows(TASK)
-    assert rows.shape == (GRID_POINTS, 2)
+    assert rows.dtype == np.float32 and rows.shape == (GRID_POINTS, 2)  # as the nets read them
     assert rows[0, 0] == np.float32(TASK.low) and rows[-1, 0] == np.float32(TASK.high)
     np.testing.assert_allclose(np.diff(rows[:, 0]), 3.5 / (GRID_POINTS - 1), rtol=1e-5)
     np.testing.assert_array_equal(rows[:, 1], np.abs(rows[:, 0]))

@@ -103,7 +103,27 @@ def machine() -> dict:
 
 
 # -- DVC ---------------------------------------------------------------------------------------
-def wait_for_queue(repo: Path, poll: float = 5.0) -> None:
+def start_queue(repo: Path, jobs: int, env: dict | None = None) -> None:
+    """``dvc queue start -j jobs`` in ``repo``, its output to ``.dvc/tmp/queue-start.log``,
+    never to a pipe: the worker daemons it starts inherit its stdout and stderr, and a worker
+    that never exits (DVC's monitor can shut one down while its task still runs,
+    treeverse/dvc-task#77; it happened in CI's slow tests) would hold a pipe open and its
+    reader waiting forever, though every experiment had finished. The tests start their
+    queues here too."""
+    log = repo / ".dvc" / "tmp" / "queue-start.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = ["dvc", "queue", "start", "-j", str(jobs)]
+    with log.open("w", encoding="utf-8") as output:
+        done = subprocess.run(
+            command, cwd=repo, env=env or ENV, stdout=output, stderr=subprocess.STDOUT
+        )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark: {' '.join(command)} failed:\n{log.read_text()}")
+
+
+def wait_for_queue(repo: Path, poll: float = 5.0, timeout: float = 7200.0) -> None:
+    """Poll ``dvc queue status`` until nothing is queued or running (at most ``timeout``)."""
+    deadline = time.monotonic() + timeout
     while True:
         status = subprocess.run(
             ["dvc", "queue", "status"], cwd=repo, env=ENV, capture_output=True, text=True
@@ -112,6 +132,8 @@ def wait_for_queue(repo: Path, poll: float = 5.0) -> None:
             raise SystemExit(f"benchmark: a queued experiment failed:\n{status}")
         if " Queued" not in status and " Running" not in status:
             return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"benchmark: the queue is not done after {timeout:.0f} s:\n{status}")
         time.sleep(poll)
 
 
@@ -178,8 +200,7 @@ def measure_sweep(clone: Path, results: dict) -> None:
     queue = ["dvc", "exp", "run", "--queue", "-S", "depth=range(1,13)", "-S", "replicates=256"]
     subprocess.run(queue, cwd=clone, env=ENV, check=True, capture_output=True)
     started = time.perf_counter()
-    start = ["dvc", "queue", "start", "-j", "2"]
-    subprocess.run(start, cwd=clone, env=ENV, check=True, capture_output=True)
+    start_queue(clone, jobs=2)
     wait_for_queue(clone)
     results["sweep_12_depths_seconds"] = time.perf_counter() - started
     seconds = results["sweep_12_depths_seconds"]

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import wait_for_queue  # this folder's: the speed benchmark's own poll
+from bench import start_queue, wait_for_queue  # this folder's: the speed benchmark's own
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
@@ -62,7 +62,7 @@ def measure(clones: tuple[Path, Path], depths: int, replicates: int, workers: in
 
     queue_seconds = timed(["dvc", "exp", "run", "--queue", *grid], queued)
     started = time.perf_counter()
-    timed(["dvc", "queue", "start", "-j", str(workers)], queued)
+    start_queue(queued, workers, env=dict(ENV, PYTHONPATH=str(queued)))
     wait_for_queue(queued, poll=2.0)
     queue_seconds = time.perf_counter() - started + queue_seconds
     subprocess.run(["dvc", "queue", "stop"], cwd=queued, env=ENV, capture_output=True)

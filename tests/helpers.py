@@ -256,6 +256,17 @@ def make_small_repo(target: Path, **params) -> Path:
     return target
 
 
+def start_queue(repo: Path, jobs: int = 1, **env: str) -> None:
+    """``dvc queue start -j jobs`` as the benchmarks start it (``benchmarks/bench.py``'s
+    ``start_queue``: its output to a file, never to ``run``'s pipe, which a worker that never
+    exits would hold open, and the test would wait forever)."""
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench
+
+    bench.start_queue(repo, jobs, env=quiet_env(**env))
+
+
 def wait_for_queue(repo: Path, timeout: float = 600) -> str:
     """Poll ``dvc queue status`` until nothing is queued or running; return the last status."""
     import time

@@ -7,7 +7,15 @@ import json
 import sys
 
 import pytest
-from helpers import duplicate, git_commit_all, lock_hashes, run, run_tool, wait_for_queue
+from helpers import (
+    duplicate,
+    git_commit_all,
+    lock_hashes,
+    run,
+    run_tool,
+    start_queue,
+    wait_for_queue,
+)
 
 pytestmark = [pytest.mark.e2e]
 
@@ -32,7 +40,7 @@ def test_a_queued_experiment_runs_its_own_snapshot_not_the_workspaces_code(mini_
     run(["dvc", "exp", "run", "--queue", "-n", "snapshot", "-S", "depth=2"], repo)
     library = repo / "or_gate/__init__.py"
     library.write_text(library.read_text() + BROKEN)  # edited while the queue waits
-    run(["dvc", "queue", "start"], repo)
+    start_queue(repo)
     try:
         status = wait_for_queue(repo)
     finally:
@@ -111,7 +119,7 @@ def test_a_failed_queued_experiment_is_listed_never_drawn(mini_repo, tmp_path):
     repo = duplicate(mini_repo, tmp_path / "repo")
     run(["dvc", "exp", "run", "--queue", "-n", "good", "-S", "depth=2"], repo)
     run(["dvc", "exp", "run", "--queue", "-n", "bad", "-S", "depth=3", "-S", "replicates=0"], repo)
-    run(["dvc", "queue", "start"], repo)
+    start_queue(repo)
     try:
         status = wait_for_queue(repo)
     finally:

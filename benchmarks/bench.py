@@ -107,9 +107,9 @@ def start_queue(repo: Path, jobs: int, env: dict | None = None) -> None:
     """``dvc queue start -j jobs`` in ``repo``, its output to ``.dvc/tmp/queue-start.log``,
     never to a pipe: the worker daemons it starts inherit its stdout and stderr, and a worker
     that never exits (DVC's monitor can shut one down while its task still runs,
-    treeverse/dvc-task#77; it happened in CI's slow tests) would hold a pipe open and its
-    reader waiting forever, though every experiment had finished. The tests start their
-    queues here too."""
+    treeverse/dvc-task#77; it happened in a run of .ci/run's slow tests) would hold a pipe
+    open and its reader waiting forever, though every experiment had finished. The tests
+    start their queues here too."""
     log = repo / ".dvc" / "tmp" / "queue-start.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = ["dvc", "queue", "start", "-j", str(jobs)]

@@ -94,8 +94,9 @@ def read_metrics(repo: Path) -> dict:
 
 def test_a_queue_worker_that_never_exits_does_not_hang_whoever_started_it(tmp_path):
     """`dvc queue start` leaves worker daemons holding its stdout and stderr; one that never
-    exits (DVC's monitor shut one down early and it hung CI's slow tests, 2026-12-03) must not
-    keep ``start_queue`` waiting. A fake `dvc` that leaves such a daemon behind stands in."""
+    exits (DVC's monitor shut one down early, and it hung a run of .ci/run's slow tests on
+    2026-12-03) must not keep ``start_queue`` waiting. A fake `dvc` that leaves such a daemon
+    behind stands in."""
     import os
     import threading
 

@@ -32,10 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import start_queue, wait_for_queue  # this folder's: the speed benchmark's own
+# this folder's speed benchmark: its environment for dvc, its queue start and its poll
+from bench import ENV, start_queue, wait_for_queue
 
 REPO = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", DVC_NO_ANALYTICS="1")
 SWEEP = "bench"
 
 
